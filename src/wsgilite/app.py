@@ -1,0 +1,378 @@
+"""The App: decorators, hooks, and `__call__`, the path of one request through the framework.
+
+`App.__call__` reads as DESIGN.md's diagram: wrap environ, match, before-hooks, handler,
+make_response, after-hooks and session cookie, send. Everything a route needs is compiled when it
+is registered. The App wires the other modules together; none of them imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+from werkzeug.routing.exceptions import RequestRedirect
+
+from . import csrf
+from .config import Config
+from .errors import ErrorHandlers, http_error_response, internal_error
+from .request import Request
+from .response import Response, make_response, redirect, send
+from .routing import Route, Router, RouteTable
+from .sessions import SessionCookies
+from .static import send_static
+from .templating import TemplateResponse, Templates
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from werkzeug.test import Client
+
+logger = logging.getLogger("wsgilite")
+
+BeforeHook = Callable[[Request], object]
+AfterHook = Callable[[Request, Response], Response]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _log_safe(text: str) -> str:
+    # A client controls the path: escape CR, LF and other controls so it cannot forge log lines.
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+class App(Router):
+    """A WSGI application: routes, hooks, error handlers, templates, static files and config."""
+
+    request_class = Request
+
+    def __init__(
+        self,
+        import_name: str = "__main__",
+        *,
+        root_path: str | None = None,
+        template_folder: str | None = "templates",
+        static_folder: str | None = "static",
+        static_url_path: str = "/static",
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.import_name = import_name
+        self.root_path = root_path or _module_folder(import_name)
+        self.config = Config(config)
+        self.table = RouteTable()
+        self.error_handlers = ErrorHandlers()
+        self.before_hooks: list[BeforeHook] = []
+        self.after_hooks: list[AfterHook] = []
+        self.startup_hooks: list[Callable[[App], object]] = []
+        self._started = False
+        self._headers_source: object = None
+        self._headers: tuple[tuple[str, str, str], ...] = ()
+        _APPS.add(self)
+        self.sessions = SessionCookies(self.config)
+        folders = [os.path.join(self.root_path, template_folder)] if template_folder else []
+        self.templates = Templates(folders, lambda: bool(self.config["DEBUG"]))
+        self.static_folder = os.path.join(self.root_path, static_folder) if static_folder else None
+        if self.static_folder is not None:
+            self._add_static_route(static_url_path.rstrip("/"))
+
+    # -- settings ------------------------------------------------------------------------------
+
+    @property
+    def debug(self) -> bool:
+        """Whether errors propagate to the debugger and templates reload (`DEBUG`)."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+
+    def add_converter(self, name: str, converter: type[BaseConverter]) -> None:
+        """Make `<name:var>` available in rules registered after this call."""
+        self.table.url_map.converters[name] = converter
+
+    # -- registration --------------------------------------------------------------------------
+
+    def _add(self, route: Route) -> None:
+        # Compiled now, so a conflict is an error at registration, never at request time.
+        self.table.add(route)
+        self._routes.append(route)
+        for folder in route.template_folders:
+            self.templates.add_folder(folder)
+
+    def routes(self) -> list[Route]:  # type: ignore[override]
+        """Return every route of the app, in registration order."""
+        return list(self.table.routes)
+
+    def _add_static_route(self, url_path: str) -> None:
+        folder = self.static_folder
+        assert folder is not None
+
+        def static(request: Request, filename: str) -> Response:
+            return send_static(request, folder, filename, self.config["STATIC_MAX_AGE"])
+
+        self._add(Route(f"{url_path}/<path:filename>", frozenset({"GET"}), static, "static", False))
+
+    def before_request(self, hook: F) -> F:
+        """Run `hook(request)` before each handler; a value it returns answers instead.
+
+        @app.before_request
+        def require_login(request): ...
+        """
+        self.before_hooks.append(hook)
+        return hook
+
+    def after_request(self, hook: F) -> F:
+        """Run `hook(request, response)` on every response; it returns the response to send.
+
+        @app.after_request
+        def add_cors(request, response): ...
+        """
+        self.after_hooks.append(hook)
+        return hook
+
+    def on_startup(self, hook: F) -> F:
+        """Run `hook(app)` once per process, before its first request is handled."""
+        self.startup_hooks.append(hook)
+        return hook
+
+    def errorhandler(self, key: int | type[BaseException]) -> Callable[[F], F]:
+        """Answer status `key`, or exceptions of class `key`, with `handler(request, error)`.
+
+        @app.errorhandler(404)
+        def not_found(request, error): ...
+        """
+
+        def decorator(handler: F) -> F:
+            self.error_handlers.register(key, handler)
+            return handler
+
+        return decorator
+
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Make the decorated function a Jinja2 filter named `name` (default: its name)."""
+
+        def decorator(function: F) -> F:
+            self.templates.add_filter(name or function.__name__, function)
+            return function
+
+        return decorator
+
+    def template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Make the decorated function a Jinja2 global named `name` (default: its name)."""
+
+        def decorator(function: F) -> F:
+            self.templates.add_global(name or function.__name__, function)
+            return function
+
+        return decorator
+
+    # -- the request path ----------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one WSGI request."""
+        request = self.request_class(environ, self)
+        try:
+            response = self.dispatch(request)
+        except HTTPException as exc:
+            response = self.error_response(request, exc)
+        except Exception as exc:  # any other failure: logged with traceback, answered 500
+            response = self.crash_response(request, exc)
+        # After-hooks run on error responses too, so headers they add survive abort().
+        response = self.finish(request, response)
+        return send(response, environ, start_response, self._default_headers())
+
+    def dispatch(self, request: Request) -> Response:
+        """Match the request, run before-hooks and the handler; return the handler's response."""
+        if not self._started:
+            self._start()
+        if self.config["TRUSTED_HOSTS"]:
+            request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
+        route, params = self.table.match(request.method, request.path)
+        request.path_params = params
+        if route.csrf and request.method in csrf.UNSAFE_METHODS and self._csrf_enabled():
+            csrf.check_form(request)
+        for hook in self.before_hooks:
+            result = hook(request)
+            if result is not None:
+                return make_response(result, hook)
+        return make_response(route.handler(request, **params), route.handler)
+
+    def error_response(self, request: Request, exc: HTTPException) -> Response:
+        """Answer an HTTP error through the user's handler or the default JSON/HTML body."""
+        if isinstance(exc, RequestRedirect):
+            # The table redirects by path; keep the mount point and the query string.
+            query = request.environ.get("QUERY_STRING")
+            return redirect(
+                request.root_path + exc.new_url + (f"?{query}" if query else ""), exc.code
+            )
+        handler = self.error_handlers.find(exc)
+        if handler is not None:
+            try:
+                return make_response(handler(request, exc), handler)
+            except Exception as handler_exc:
+                return self.crash_response(request, handler_exc)
+        return http_error_response(exc, request.headers.get("Accept"))
+
+    def crash_response(self, request: Request, exc: Exception) -> Response:
+        """Answer an exception through its error handler, or log it with its traceback as a 500."""
+        handler = self.error_handlers.find(exc)
+        if handler is not None:
+            try:
+                return make_response(handler(request, exc), handler)
+            except Exception as handler_exc:
+                exc = handler_exc
+        if self.debug:
+            raise exc  # the interactive debugger (app.run(debug=True)) shows it
+        logger.error(
+            "500 on %s %s: %s",
+            _log_safe(request.method),
+            _log_safe(request.path),
+            _log_safe(f"{type(exc).__name__}: {exc}"),
+            exc_info=exc,
+        )
+        error = internal_error(exc)
+        handler = self.error_handlers.find(error)
+        if handler is not None:
+            try:
+                return make_response(handler(request, error), handler)
+            except Exception as handler_exc:
+                logger.error("the error handler for 500 failed too", exc_info=handler_exc)
+        return http_error_response(error, request.headers.get("Accept"))
+
+    def finish(self, request: Request, response: Response) -> Response:
+        """Render a template body, run after-hooks, write the session and security headers."""
+        try:
+            if isinstance(response, TemplateResponse):
+                self.templates.render_response(response, request)
+            for hook in self.after_hooks:
+                response = make_response(hook(request, response), hook)
+            self.sessions.save(request, response)
+        except Exception as exc:
+            response = self._last_resort(request, exc)
+        if self.config["ACCESS_LOG"]:
+            logger.info(
+                '%s "%s %s" %s',
+                request.remote_addr or "-",
+                _log_safe(request.method),
+                _log_safe(request.full_path if request.query_string else request.path),
+                response.status_code,
+            )
+        return response
+
+    def _last_resort(self, request: Request, exc: Exception) -> Response:
+        response = self.crash_response(request, exc)
+        if isinstance(response, TemplateResponse):
+            try:
+                self.templates.render_response(response, request)
+            except Exception as template_exc:
+                logger.error("the 500 page failed to render", exc_info=template_exc)
+                return http_error_response(internal_error(exc), request.headers.get("Accept"))
+        return response
+
+    def _default_headers(self) -> tuple[tuple[str, str, str], ...]:
+        # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per request.
+        configured = self.config["SECURITY_HEADERS"]
+        if configured is not self._headers_source:
+            self._headers_source = configured
+            self._headers = tuple(
+                (name.lower(), name, value) for name, value in (configured or {}).items()
+            )
+        return self._headers
+
+    def _csrf_enabled(self) -> bool:
+        setting = self.config["CSRF"]
+        if setting is None:
+            return bool(self.config["SECRET_KEY"])
+        return bool(setting)
+
+    def _start(self) -> None:
+        self._started = True
+        for hook in self.startup_hooks:
+            hook(self)
+
+
+
+    # -- helpers for handlers and templates ----------------------------------------------------
+
+    def render(self, template: str, status: int = 200, **context: Any) -> TemplateResponse:
+        """Return a text/html response rendered from `template` with `context`."""
+        return TemplateResponse(template, context, status=status)
+
+    def render_string(self, template: str, request: Request | None = None, **context: Any) -> str:
+        """Render `template` to a string now (with the request's helpers when given)."""
+        return str(self.templates.render(template, context, request))
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _external: bool = False,
+        _method: str | None = None,
+        _anchor: str | None = None,
+        _request: Request | None = None,
+        **values: Any,
+    ) -> str:
+        """Build the URL of `endpoint`; extra values become the query string."""
+        if _request is not None:
+            url = self.table.build(
+                endpoint,
+                values,
+                script_name=_request.root_path,
+                host=_request.host if _external else "localhost",
+                scheme=_request.scheme,
+                external=_external,
+                method=_method,
+            )
+        else:
+            server = self.config.get("SERVER_NAME") or "localhost"
+            scheme = self.config.get("PREFERRED_URL_SCHEME") or "http"
+            url = self.table.build(
+                endpoint, values, host=server, scheme=scheme, external=_external, method=_method
+            )
+        if _anchor:
+            url += "#" + _anchor
+        return url
+
+    # -- serving and testing -------------------------------------------------------------------
+
+    def run(
+        self,
+        server: str = "werkzeug",
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        **options: Any,
+    ) -> None:
+        """Serve the app with `server` ("wsgiref", "werkzeug" or "gunicorn") until stopped."""
+        from .servers import run
+
+        run(self, server=server, host=host, port=port, **options)
+
+    def test_client(self, use_cookies: bool = True) -> Client:
+        """Return werkzeug's test `Client` over this app."""
+        from werkzeug.test import Client
+
+        return Client(self, use_cookies=use_cookies)
+
+
+# A forked worker (gunicorn) runs the startup hooks again, in its own process.
+_APPS: weakref.WeakSet[App] = weakref.WeakSet()
+
+
+def _forget_starts() -> None:
+    for app in _APPS:
+        app._started = False
+
+
+os.register_at_fork(after_in_child=_forget_starts)
+
+
+def _module_folder(import_name: str) -> str:
+    module = sys.modules.get(import_name)
+    file = getattr(module, "__file__", None)
+    if file:
+        return os.path.dirname(os.path.abspath(str(file)))
+    return os.getcwd()

@@ -1,0 +1,123 @@
+"""The `wsgilite` command: `wsgilite run module:app` serves an app, `wsgilite routes` lists it.
+
+An app is named as `package.module:attribute` or `path/to/file.py:attribute` (the attribute
+defaults to `app`). The current folder is importable, as it is for gunicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .servers import SERVERS, is_loopback, run
+
+
+class AppNotFound(SystemExit):
+    """The named module or attribute does not exist."""
+
+
+def load_app(target: str) -> Any:
+    """Import and return the WSGI app named by `module:attribute` or `file.py:attribute`."""
+    module_name, _, attribute = target.partition(":")
+    attribute = attribute or "app"
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if module_name.endswith(".py") or os.sep in module_name:
+        path = os.path.abspath(module_name)
+        if not os.path.isfile(path):
+            raise AppNotFound(f"no such file: {module_name}")
+        sys.path.insert(0, os.path.dirname(path))
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name.split(".")[0] and exc.name != module_name:
+                raise
+            raise AppNotFound(
+                f"cannot import {module_name!r}: run from the folder that contains it, "
+                "or name the file: wsgilite run path/to/app.py:app"
+            ) from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise AppNotFound(f"{module_name!r} has no attribute {attribute!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wsgilite", description="Serve and inspect wsgilite apps."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("run", help="serve an app")
+    serve.add_argument("app", help="module:app or path/to/file.py:app")
+    serve.add_argument("--server", choices=SERVERS, default="werkzeug")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--debug", action="store_true", help="interactive debugger (never public)")
+    serve.add_argument("--reload", action="store_true", help="restart when code changes")
+    serve.add_argument(
+        "--allow-remote-debug",
+        action="store_true",
+        help="allow --debug on a host other than loopback (it lets anyone run code)",
+    )
+    routes = commands.add_parser("routes", help="print the route table")
+    routes.add_argument("app", help="module:app or path/to/file.py:app")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `wsgilite` command line."""
+    args = _parser().parse_args(argv)
+    remote = args.command == "run" and not is_loopback(args.host)
+    if remote and args.debug and not args.allow_remote_debug:
+        print(
+            f"refusing --debug on {args.host}: the debugger lets anyone who reaches it run "
+            "code. Serve on 127.0.0.1, or add --allow-remote-debug if you really mean it.",
+            file=sys.stderr,
+        )
+        return 2
+    app = load_app(args.app)
+    if args.command == "routes":
+        print(format_routes(app))
+        return 0
+    run(
+        app,
+        server=args.server,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        debug=args.debug,
+        reload=args.reload,
+    )
+    return 0
+
+
+def format_routes(app: Any) -> str:
+    """Return the app's route table as aligned text: methods, rule, endpoint."""
+    rows = [("METHODS", "RULE", "ENDPOINT")]
+    for route in app.routes():
+        methods = set(route.methods)
+        if "GET" in methods:
+            methods.add("HEAD")
+        rows.append((",".join(sorted(methods)), route.rule, route.endpoint))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

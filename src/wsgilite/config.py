@@ -1,0 +1,91 @@
+"""Configuration: `app.config`, a dict with loaders, and the keys wsgilite itself reads.
+
+`DEFAULTS` is the one list of every key the framework reads; README's configuration table
+mirrors it. The config knows nothing of requests or responses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DEBUG": False,
+    "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],
+    # A default body limit: Flask's unlimited default is one of its oldest complaints.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 500_000,
+    "MAX_FORM_PARTS": 1000,
+    "SESSION_COOKIE_NAME": "session",
+    "SESSION_COOKIE_DOMAIN": None,
+    "SESSION_COOKIE_PATH": "/",
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_LIFETIME": 31 * 24 * 3600,
+    # None: on whenever SECRET_KEY is set (a form token needs a session); True or False forces it.
+    "CSRF": None,
+    "STATIC_MAX_AGE": 3600,
+    "TRUSTED_HOSTS": None,
+    "SECURITY_HEADERS": {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+    },
+    "ACCESS_LOG": False,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def parse_env_value(text: str) -> Any:
+    """Turn an environment string into a bool, int, float or leave it a string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+class Config(dict[str, Any]):
+    """The app's settings: a dict pre-filled with `DEFAULTS`."""
+
+    def __init__(self, defaults: Mapping[str, Any] | None = None) -> None:
+        super().__init__({**DEFAULTS, **(defaults or {})})
+        # Dicts are copied so two apps never share one.
+        self["SECURITY_HEADERS"] = dict(self["SECURITY_HEADERS"])
+
+    def from_mapping(self, mapping: Mapping[str, Any] | None = None, **values: Any) -> None:
+        """Update from upper-case keys of a mapping and keyword arguments."""
+        for key, value in {**(mapping or {}), **values}.items():
+            if key.isupper():
+                self[key] = value
+
+    def from_pyfile(self, path: str | os.PathLike[str]) -> None:
+        """Update from the upper-case names a Python file defines."""
+        file = Path(path)
+        try:
+            source = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FileNotFoundError(f"config file {str(file)!r} cannot be read: {exc}") from exc
+        namespace: dict[str, Any] = {"__file__": str(file)}
+        exec(compile(source, str(file), "exec"), namespace)
+        self.from_mapping(namespace)
+
+    def from_env(self, prefix: str = "WSGILITE_") -> None:
+        """Update from environment variables named `prefix + KEY`, typed ("1"/"true" -> True)."""
+        for name, text in os.environ.items():
+            if name.startswith(prefix) and len(name) > len(prefix):
+                key = name[len(prefix) :]
+                # "1" and "0" become True/False only where the default is a bool.
+                value = parse_env_value(text)
+                if isinstance(self.get(key), bool) and value in (0, 1):
+                    value = bool(value)
+                self[key] = value

@@ -1,0 +1,239 @@
+"""Responses: what a handler returns, turned into something a WSGI server can send.
+
+The return conventions live here, in `make_response`: `str` is HTML, `bytes` is sent as is,
+`dict` and `list` are JSON, a `Response` passes through, a tuple adds a status and headers, and an
+iterator is streamed. `send` hands a response to the server. This module knows nothing of
+routing, hooks or the App.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import functools
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from http import HTTPStatus
+from types import NoneType
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import Headers
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.utils import get_content_type
+from werkzeug.wrappers import Response as _WerkzeugResponse
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+HTML_UTF8 = "text/html; charset=utf-8"
+TEXT_UTF8 = "text/plain; charset=utf-8"
+JSON_TYPE = "application/json"
+
+HeaderList: TypeAlias = list[tuple[str, str]]
+HeadersLike: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | Headers"
+Body: TypeAlias = "str | bytes | dict[str, Any] | list[Any] | Response | Iterable[Any]"
+ReturnValue: TypeAlias = (
+    "Body | tuple[Body, int | str] | tuple[Body, HeadersLike] | tuple[Body, int | str, HeadersLike]"
+)
+
+# PERF: status lines are formatted once, not per response.
+STATUS_LINES: dict[int, str] = {
+    code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(mimetype: str) -> str:
+    return get_content_type(mimetype, "utf-8")
+
+
+class Response(_WerkzeugResponse):
+    """An HTTP response: werkzeug's, with HTML as the default type."""
+
+    default_mimetype = "text/html"
+
+    def __init__(
+        self,
+        response: Iterable[bytes] | Iterable[str] | bytes | str | None = None,
+        status: int | str | HTTPStatus | None = None,
+        headers: HeadersLike | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        kind = type(response)
+        if (kind is bytes or kind is str) and headers is None and type(status) in (int, NoneType):
+            # PERF: werkzeug's __init__ costs ~2 µs for a plain body; this sets the same state
+            # in ~0.4 µs (tests/test_response.py checks both agree).
+            body: bytes = response.encode() if kind is str else response  # type: ignore[union-attr,assignment]
+            code: int = status or 200  # type: ignore[assignment]
+            line = STATUS_LINES.get(code)
+            if line is not None:
+                self.headers = _headers(
+                    [
+                        ("Content-Type", content_type or _content_type(mimetype or "text/html")),
+                        ("Content-Length", str(len(body))),
+                    ]
+                )
+                self._status = line
+                self._status_code = code
+                self.direct_passthrough = direct_passthrough
+                self._on_close = []
+                self.response = [body]
+                return
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+
+def _headers(items: HeaderList) -> Headers:
+    headers = Headers.__new__(Headers)
+    headers._list = items
+    return headers
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable; convert it in the handler")
+
+
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def json_bytes(value: Any) -> bytes:
+    """Encode `value` as compact UTF-8 JSON (dataclasses, dates, UUIDs and decimals included)."""
+    return _json_encoder.encode(value).encode()
+
+
+def encode_body(result: object) -> tuple[bytes, str] | None:
+    """Return `(body, content_type)` for a str, bytes, dict or list; None for anything else."""
+    kind = type(result)
+    if kind is str:
+        return result.encode(), HTML_UTF8  # type: ignore[attr-defined]
+    if kind is dict or kind is list:
+        return json_bytes(result), JSON_TYPE
+    if kind is bytes:
+        return result, "application/octet-stream"  # type: ignore[return-value]
+    return None
+
+
+def _bad_return(handler: Callable[..., object] | None, result: object) -> TypeError:
+    name = "the handler"
+    if handler is not None:
+        name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
+    return TypeError(
+        f"{name} returned {result!r} ({type(result).__name__}); return a str, bytes, dict, list, "
+        "Response, iterator, or a (body, status, headers) tuple"
+    )
+
+
+def make_response(result: object, handler: Callable[..., object] | None = None) -> Response:
+    """Turn a handler's return value into a `Response`, or raise TypeError naming the handler."""
+    if isinstance(result, _WerkzeugResponse):
+        return result  # type: ignore[return-value]
+    status: int | str | None = None
+    headers: Any = None
+    if type(result) is tuple:
+        if len(result) == 3:
+            result, status, headers = result
+        elif len(result) == 2:
+            result, extra = result
+            if isinstance(extra, int | str):
+                status = extra
+            else:
+                headers = extra
+        else:
+            raise _bad_return(handler, result)
+        if isinstance(result, tuple):
+            raise _bad_return(handler, result)
+    response = _body_response(result, handler)
+    if status is not None:
+        response.status = status
+    if headers is not None:
+        items = headers.items() if isinstance(headers, Mapping | Headers) else headers
+        for name, value in items:
+            # A header given by the handler replaces the default one of the same name.
+            response.headers[name] = value
+    return response
+
+
+def _body_response(result: object, handler: Callable[..., object] | None) -> Response:
+    if isinstance(result, _WerkzeugResponse):
+        return result  # type: ignore[return-value]
+    encoded = encode_body(result)
+    if encoded is not None:
+        return Response(encoded[0], content_type=encoded[1])
+    if isinstance(result, str):  # a str subclass such as markupsafe.Markup
+        return Response(str(result), content_type=HTML_UTF8)
+    if isinstance(result, bytes | bytearray | memoryview):
+        # Before the iterator check: bytes are iterable and would stream one int at a time.
+        return Response(bytes(result), content_type="application/octet-stream")
+    if isinstance(result, dict | list):
+        return Response(json_bytes(result), content_type=JSON_TYPE)
+    if isinstance(result, Iterator) or (
+        isinstance(result, Iterable) and not isinstance(result, Mapping | set)
+    ):
+        return Response(result, content_type=HTML_UTF8)
+    raise _bad_return(handler, result)
+
+
+def redirect(location: str, code: int = 302) -> Response:
+    """Return a redirect response to `location` (CR/LF refused, so no header injection)."""
+    if "\r" in location or "\n" in location or "\x00" in location:
+        raise ValueError("a redirect location may not contain CR, LF or NUL")
+    response = Response(status=code)
+    response.headers["Location"] = location
+    return response
+
+
+def safe_next_url(target: str | None, fallback: str = "/") -> str:
+    """Return `target` if it is a path on this site, else `fallback` (no open redirects)."""
+    if not target or any(c in target for c in "\r\n\x00\\") or target.isspace():
+        return fallback
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def send(
+    response: Response,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    default_headers: tuple[tuple[str, str, str], ...] = (),
+) -> Iterable[bytes]:
+    """Start `response` on the server and return its body iterable.
+
+    `default_headers` are `(lowercase name, name, value)` triples added where the response does
+    not set that header itself (the security headers).
+    """
+    headers = response.headers.to_wsgi_list()
+    present = {name.lower() for name, _ in headers}
+    for key, name, value in default_headers:
+        if key not in present:
+            headers.append((name, value))
+    body = response.response
+    # PERF: a buffered body with its length set needs none of get_wsgi_headers' copying and
+    # fixing (~4 µs); werkzeug does the rest (streams, 204/304, Location).
+    if (
+        type(body) is list
+        and "content-length" in present
+        and "location" not in present
+        and response.status_code not in (204, 304)
+    ):
+        start_response(response.status, headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return body
+    if len(headers) > len(response.headers):
+        response.headers = Headers(headers)
+    return response(environ, start_response)

@@ -1,0 +1,118 @@
+"""Servers: one `run(app, server=...)` for wsgiref, werkzeug's development server and gunicorn.
+
+wsgiref comes with Python (threaded here, so one slow client does not stall the rest); werkzeug's
+server adds the reloader and the interactive debugger; gunicorn runs embedded through its
+application API, with its own workers. This module knows only the WSGI callable it serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import socketserver
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+SERVERS = ("wsgiref", "werkzeug", "gunicorn")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+logger = logging.getLogger("wsgilite")
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s - %s", self.address_string(), format % args)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether `host` is reachable only from this machine."""
+    return host in LOOPBACK or host.startswith("127.")
+
+
+def run(
+    app: WSGIApplication,
+    server: str = "werkzeug",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    debug: bool = False,
+    reload: bool = False,
+    **options: Any,
+) -> None:
+    """Serve `app` on `host:port` with `server` until interrupted."""
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
+    if debug and hasattr(app, "debug"):
+        app.debug = True
+    if server == "werkzeug":
+        from werkzeug.serving import run_simple
+
+        run_simple(
+            host, port, app, use_reloader=reload, use_debugger=debug, threaded=True, **options
+        )
+    elif server == "wsgiref":
+        _run_wsgiref(_debugged(app) if debug else app, host, port, reload)
+    else:
+        _run_gunicorn(_debugged(app) if debug else app, host, port, workers, reload, options)
+
+
+def _debugged(app: WSGIApplication) -> WSGIApplication:
+    from werkzeug.debug import DebuggedApplication
+
+    return DebuggedApplication(app, evalex=True)
+
+
+def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> None:
+    def serve() -> None:
+        with make_server(
+            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        ) as httpd:
+            print(f" * wsgilite on wsgiref: http://{host}:{port}/ (Ctrl+C to quit)", flush=True)
+            httpd.serve_forever()
+
+    if reload:
+        from werkzeug._reloader import run_with_reloader
+
+        run_with_reloader(serve)
+    else:
+        serve()
+
+
+def _run_gunicorn(
+    app: WSGIApplication, host: str, port: int, workers: int, reload: bool, options: dict[str, Any]
+) -> None:
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        raise SystemExit(
+            "server='gunicorn' needs gunicorn: pip install 'wsgilite[gunicorn]'"
+        ) from None
+
+    settings: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "reload": reload,
+        # gthread keeps connections alive and serves a slow client on a thread of its own.
+        "worker_class": "gthread",
+        "threads": 4,
+        "accesslog": "-",
+        **options,
+    }
+
+    class _Embedded(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Any]:
+            return app
+
+    _Embedded().run()

@@ -1,0 +1,129 @@
+"""Sessions: a dict-like `request.session` kept in a cookie signed with itsdangerous.
+
+The cookie holds JSON (never pickle), signed with `SECRET_KEY`; keys in `SECRET_KEY_FALLBACKS`
+still verify, so a key can be rotated without logging everyone out. A tampered, expired or
+garbage cookie reads as an empty session. The cookie is written only when the session changed.
+Flash messages ride in the session too. This module knows requests and responses, not routing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
+
+if TYPE_CHECKING:
+    from .request import Request
+    from .response import Response
+
+_FLASHES = "_flashes"
+_MAX_COOKIE_BYTES = 4093
+
+
+class MissingSecretKey(RuntimeError):
+    """The session was used but the app has no `SECRET_KEY`."""
+
+
+class Session(CallbackDict[str, Any]):
+    """The session's data: a dict that remembers whether it was changed."""
+
+    def __init__(self, initial: Mapping[str, Any] | None = None, new: bool = False) -> None:
+        def on_update(session: CallbackDict[str, Any]) -> None:
+            self.modified = True
+
+        super().__init__(initial, on_update)
+        self.modified = False
+        self.new = new
+        self.permanent = True
+
+
+class SessionCookies:
+    """Reads and writes an app's signed session cookies."""
+
+    salt = "wsgilite.session"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def _serializer(self) -> URLSafeTimedSerializer:
+        key = self.config.get("SECRET_KEY")
+        if not key:
+            raise MissingSecretKey(
+                "request.session needs app.config['SECRET_KEY']; set it to a long random string, "
+                "e.g. secrets.token_hex(32), or WSGILITE_SECRET_KEY with app.config.from_env()"
+            )
+        fallbacks = list(self.config.get("SECRET_KEY_FALLBACKS") or [])
+        # itsdangerous signs with the last key and verifies with all of them.
+        return URLSafeTimedSerializer(
+            [*fallbacks, key],
+            salt=self.salt,
+            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+        )
+
+    def open(self, request: Request) -> Session:
+        """Load the session from the request's cookie; anything invalid gives an empty one."""
+        serializer = self._serializer()
+        cookie = request.cookies.get(self.config["SESSION_COOKIE_NAME"])
+        if not cookie:
+            return Session(new=True)
+        try:
+            data = serializer.loads(cookie, max_age=self.config["SESSION_LIFETIME"])
+        except (BadSignature, ValueError, TypeError, UnicodeError):
+            return Session(new=True)
+        if not isinstance(data, dict):
+            return Session(new=True)
+        return Session(data)
+
+    def save(self, request: Request, response: Response) -> None:
+        """Write the session cookie if the session changed (delete it once it is emptied)."""
+        session = request._session
+        if session is None or not session.modified:
+            return
+        config = self.config
+        name = config["SESSION_COOKIE_NAME"]
+        options: dict[str, Any] = {
+            "domain": config["SESSION_COOKIE_DOMAIN"],
+            "path": config["SESSION_COOKIE_PATH"],
+            "secure": config["SESSION_COOKIE_SECURE"],
+            "httponly": config["SESSION_COOKIE_HTTPONLY"],
+            "samesite": config["SESSION_COOKIE_SAMESITE"],
+        }
+        response.vary.add("Cookie")
+        if not session:
+            if not session.new:
+                response.delete_cookie(name, **options)
+            return
+        value = self._serializer().dumps(dict(session))
+        if len(value) > _MAX_COOKIE_BYTES:
+            raise ValueError(
+                f"the session cookie would be {len(value)} bytes, past browsers' 4 KB limit; "
+                "keep large data on the server and store only its id in the session"
+            )
+        response.set_cookie(name, value, max_age=config["SESSION_LIFETIME"], **options)
+
+
+def flash(request: Request, message: str, category: str = "message") -> None:
+    """Store `message` for the next page the client sees."""
+    flashes = list(request.session.get(_FLASHES, []))
+    flashes.append([category, message])
+    request.session[_FLASHES] = flashes
+
+
+def get_flashed_messages(
+    request: Request, with_categories: bool = False, category_filter: tuple[str, ...] = ()
+) -> list[Any]:
+    """Take the flashed messages out of the session (each is shown once)."""
+    if request.app is None or not request.app.config.get("SECRET_KEY"):
+        return []
+    cache = request.environ.get("wsgilite.flashes")
+    if cache is None:
+        stored = request.session.pop(_FLASHES, None) if _FLASHES in request.session else None
+        cache = [item for item in (stored or []) if isinstance(item, list) and len(item) == 2]
+        request.environ["wsgilite.flashes"] = cache
+    items = [item for item in cache if not category_filter or item[0] in category_filter]
+    if with_categories:
+        return [(category, message) for category, message in items]
+    return [message for _, message in items]

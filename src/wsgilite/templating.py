@@ -1,0 +1,162 @@
+"""Templates: one Jinja2 environment per app, and responses rendered from it.
+
+`app.render(name, **context)` returns a `TemplateResponse` that knows its template and context;
+the App renders it as soon as the handler (or error handler) returns, when the request is at
+hand, so `request`, `session`, `url_for`, `csrf_token()` and `get_flashed_messages()` work in every
+template without any global request. Autoescaping is on for HTML and XML files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from .response import HTML_UTF8, Response
+
+if TYPE_CHECKING:
+    from .request import Request
+
+AUTOESCAPE = ("html", "htm", "xml", "svg", "jinja", "j2")
+
+
+class TemplateNotFound(jinja2.TemplateNotFound):
+    """A template is in none of the app's template folders."""
+
+
+class TemplateResponse(Response):
+    """A response whose body is a template, rendered by the App for the current request."""
+
+    def __init__(
+        self, template: str, context: dict[str, Any], status: int = 200, **options: Any
+    ) -> None:
+        super().__init__("", status=status, content_type=HTML_UTF8, **options)
+        self.template = template
+        self.context = context
+        self.rendered = False
+
+
+class Templates:
+    """An app's Jinja2 environment and the globals every template sees."""
+
+    def __init__(self, folders: list[str], debug: Callable[[], bool]) -> None:
+        self.folders = folders
+        self._debug = debug
+        self.filters: dict[str, Callable[..., Any]] = {}
+        self.globals: dict[str, Any] = {}
+        self._env: jinja2.Environment | None = None
+
+    @property
+    def env(self) -> jinja2.Environment:
+        """The Jinja2 environment, created on first use with the folders known then."""
+        if self._env is None:
+            debug = self._debug()
+            self._env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(self.folders),
+                autoescape=jinja2.select_autoescape(AUTOESCAPE, default_for_string=True),
+                # Compiled once in production; re-read from disk on change in debug.
+                auto_reload=debug,
+                cache_size=400 if not debug else 50,
+            )
+            self._env.filters.update(self.filters)
+            self._env.globals.update(self.globals)
+        return self._env
+
+    def add_folder(self, folder: str) -> None:
+        """Search `folder` too, after the folders already known."""
+        if folder not in self.folders:
+            self.folders.append(folder)
+            self._env = None
+
+    def add_filter(self, name: str, function: Callable[..., Any]) -> None:
+        """Make `function` a filter in every template."""
+        self.filters[name] = function
+        if self._env is not None:
+            self._env.filters[name] = function
+
+    def add_global(self, name: str, value: Any) -> None:
+        """Make `value` a global name in every template."""
+        self.globals[name] = value
+        if self._env is not None:
+            self._env.globals[name] = value
+
+    def get(self, name: str) -> jinja2.Template:
+        """Return the compiled template `name`, or raise TemplateNotFound naming the folders."""
+        env = self.env
+        if self._debug() != env.auto_reload:
+            self._env = None
+            env = self.env
+        try:
+            return env.get_template(name)
+        except jinja2.TemplateNotFound as exc:
+            searched = ", ".join(os.path.abspath(folder) for folder in self.folders) or "none"
+            raise TemplateNotFound(
+                name,
+                message=(
+                    f"template {name!r} was not found; searched the template folders: "
+                    f"{searched}. Create it there, or pass template_folder= to App or Router"
+                ),
+            ) from exc
+
+    def render(self, name: str, context: dict[str, Any], request: Request | None) -> str:
+        """Render template `name` with `context` and the request's helpers."""
+        template = self.get(name)
+        if request is not None:
+            context = {**request_globals(request), **context}
+        return template.render(context)
+
+    def render_response(self, response: TemplateResponse, request: Request) -> None:
+        """Fill a TemplateResponse's body for `request`."""
+        if not response.rendered:
+            response.set_data(self.render(response.template, response.context, request))
+            response.rendered = True
+
+
+def request_globals(request: Request) -> dict[str, Any]:
+    """Return the names every template sees for `request`."""
+    from .csrf import csrf_token
+    from .sessions import get_flashed_messages
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        return request.url_for(endpoint, **values)
+
+    def flashed(with_categories: bool = False, category_filter: tuple[str, ...] = ()) -> list[Any]:
+        return get_flashed_messages(request, with_categories, category_filter)
+
+    return {
+        "request": request,
+        "session": _LazySession(request),
+        "url_for": url_for,
+        "csrf_token": lambda: csrf_token(request),
+        "get_flashed_messages": flashed,
+    }
+
+
+class _LazySession:
+    """The session as templates see it: the cookie is read only if a template uses it."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def _session(self) -> dict[str, Any]:
+        app = self._request.app
+        if app is None or not app.config.get("SECRET_KEY"):
+            return {}
+        return self._request.session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session(), name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._session()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._session()
+
+    def __bool__(self) -> bool:
+        return bool(self._session())
+
+    def __iter__(self) -> Any:
+        return iter(self._session())
