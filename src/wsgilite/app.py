@@ -146,6 +146,8 @@ class App(Router):
         def not_found(request, error): ...
         """
 
+        self.error_handlers.check(key)
+
         def decorator(handler: F) -> F:
             self.error_handlers.register(key, handler)
             return handler

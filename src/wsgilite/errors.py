@@ -90,22 +90,25 @@ class ErrorHandlers:
         self.by_code: dict[int, ErrorHandler] = {}
         self.by_class: dict[type[BaseException], ErrorHandler] = {}
 
-    def register(self, key: int | type[BaseException], handler: ErrorHandler) -> None:
-        """Use `handler` for status `key` or for exceptions of class `key` and its subclasses."""
+    @staticmethod
+    def check(key: object) -> None:
+        """Raise unless `key` is an error status (400-599) or an exception class."""
         if isinstance(key, int):
             if not 400 <= key <= 599:
                 raise ValueError(f"errorhandler({key}): give an error status from 400 to 599")
+        elif not (isinstance(key, type) and issubclass(key, BaseException)):
+            raise TypeError(f"errorhandler() takes a status code or exception class, not {key!r}")
+
+    def register(self, key: int | type[BaseException], handler: ErrorHandler) -> None:
+        """Use `handler` for status `key` or for exceptions of class `key` and its subclasses."""
+        self.check(key)
+        if isinstance(key, int):
             self.by_code[key] = handler
-        elif isinstance(key, type) and issubclass(key, BaseException):
-            if issubclass(key, HTTPException) and key.code is not None and key is not HTTPException:
-                # @errorhandler(NotFound) means the same as @errorhandler(404).
-                self.by_code[key.code] = handler
-            else:
-                self.by_class[key] = handler
+        elif issubclass(key, HTTPException) and key.code is not None:
+            # @errorhandler(NotFound) means the same as @errorhandler(404).
+            self.by_code[key.code] = handler
         else:
-            raise TypeError(
-                f"errorhandler() takes a status code or an exception class, not {key!r}"
-            )
+            self.by_class[key] = handler
 
     def find(self, exc: BaseException) -> ErrorHandler | None:
         """Return the handler for `exc`: its code first, then the nearest base class."""

@@ -266,7 +266,8 @@ class RouteTable:
         }
         return _Pattern(
             rule=rule.rule,
-            regex=re.compile("".join(regex) + r"\Z"),
+            # DOTALL: a path may hold a decoded newline, and `path` must still match it.
+            regex=re.compile("".join(regex) + r"\Z", re.DOTALL),
             converters=converters,
             entry=_Entry(),
             sort_key=_sort_key(rule, trace),

@@ -1,0 +1,186 @@
+"""Errors: abort, JSON or HTML error bodies, error handlers, and unhandled exceptions."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.test import Client
+
+from wsgilite import App, Request, abort
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_abort_answers_with_the_status_and_description(app: App, client: Client) -> None:
+    @app.get("/secret")
+    def secret(request: Request) -> str:
+        abort(403, "members only")
+
+    response = client.get("/secret", headers={"Accept": BROWSER_ACCEPT})
+
+    assert response.status_code == 403
+    assert response.mimetype == "text/html"
+    assert "members only" in response.text
+
+
+def test_an_error_is_json_when_the_client_prefers_json(app: App, client: Client) -> None:
+    response = client.get("/missing", headers={"Accept": "application/json"})
+
+    assert response.status_code == 404
+    assert response.json is not None
+    assert response.json["status"] == 404
+    assert response.json["error"] == "Not Found"
+
+
+def test_an_error_is_html_when_json_is_only_a_fallback(client: Client) -> None:
+    response = client.get("/missing", headers={"Accept": "text/html, application/json;q=0.5"})
+
+    assert response.mimetype == "text/html"
+
+
+def test_an_error_description_is_escaped_in_html(app: App, client: Client) -> None:
+    @app.get("/x")
+    def x(request: Request) -> str:
+        abort(400, "<script>alert(1)</script>")
+
+    assert "&lt;script&gt;" in client.get("/x").text
+
+
+def test_an_errorhandler_for_a_status_overrides_the_default(app: App, client: Client) -> None:
+    @app.errorhandler(404)
+    def not_found(request: Request, error: HTTPException) -> tuple[dict[str, str], int]:
+        return {"missing": request.path}, 404
+
+    response = client.get("/nope")
+
+    assert response.status_code == 404
+    assert response.json == {"missing": "/nope"}
+
+
+def test_an_errorhandler_may_name_the_werkzeug_class(app: App, client: Client) -> None:
+    @app.errorhandler(NotFound)
+    def not_found(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "gone fishing", 404
+
+    assert client.get("/nope").text == "gone fishing"
+
+
+class PaymentError(Exception):
+    pass
+
+
+class CardDeclined(PaymentError):
+    pass
+
+
+def test_the_nearest_base_class_handler_wins(app: App, client: Client) -> None:
+    @app.errorhandler(Exception)
+    def anything(request: Request, error: Exception) -> tuple[str, int]:
+        return "anything", 500
+
+    @app.errorhandler(PaymentError)
+    def payment(request: Request, error: Exception) -> tuple[dict[str, str], int]:
+        return {"payment": type(error).__name__}, 402
+
+    @app.get("/pay")
+    def pay(request: Request) -> str:
+        raise CardDeclined()
+
+    response = client.get("/pay")
+
+    assert response.status_code == 402
+    assert response.json == {"payment": "CardDeclined"}
+
+
+def test_an_unhandled_exception_is_logged_and_answered_500_without_traceback(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise RuntimeError("database password is hunter2")
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = client.get("/boom?x=1")
+
+    assert response.status_code == 500
+    assert b"hunter2" not in response.data
+    assert b"Traceback" not in response.data
+    record = caplog.records[-1]
+    assert "GET /boom" in record.getMessage()
+    assert record.exc_info is not None
+    assert "RuntimeError: database password is hunter2" in caplog.text
+
+
+def test_a_500_handler_gets_the_original_exception(app: App, client: Client) -> None:
+    @app.errorhandler(500)
+    def server_error(request: Request, error: HTTPException) -> tuple[str, int]:
+        original = getattr(error, "original_exception", None)
+        return f"sorry ({type(original).__name__})", 500
+
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise KeyError("x")
+
+    assert client.get("/boom").text == "sorry (KeyError)"
+
+
+def test_a_failing_error_handler_falls_back_to_a_plain_500(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.errorhandler(404)
+    def broken(request: Request, error: HTTPException) -> str:
+        raise ValueError("handler bug")
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = client.get("/nope")
+
+    assert response.status_code == 500
+    assert "handler bug" in caplog.text
+
+
+def test_an_error_handler_may_return_a_dict_or_list(app: App, client: Client) -> None:
+    @app.errorhandler(405)
+    def wrong_method(request: Request, error: HTTPException) -> list[str]:
+        return ["wrong", "method"]
+
+    @app.get("/only-get")
+    def only_get(request: Request) -> str:
+        return ""
+
+    response = client.post("/only-get")
+
+    assert response.status_code == 200
+    assert response.json == ["wrong", "method"]
+
+
+def test_debug_mode_lets_the_exception_reach_the_debugger(app: App, client: Client) -> None:
+    app.debug = True
+
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise RuntimeError("show me")
+
+    with pytest.raises(RuntimeError, match="show me"):
+        client.get("/boom")
+
+
+def test_a_log_line_cannot_be_forged_through_the_path(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/<path:anything>")
+    def boom(request: Request, anything: str) -> str:
+        raise RuntimeError("x")
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        client.get("/a%0d%0aINFO fake entry")
+
+    message = caplog.records[-1].getMessage()
+    assert "\n" not in message and "\r" not in message
+    assert "\\r\\nINFO fake entry" in message
+
+
+def test_errorhandler_rejects_a_non_error_status(app: App) -> None:
+    with pytest.raises(ValueError, match="400 to 599"):
+        app.errorhandler(200)

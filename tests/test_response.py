@@ -1,0 +1,217 @@
+"""Responses: the return conventions, redirects, streaming and the fast Response path."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.test import Client
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from wsgilite import App, Request, Response, redirect, safe_next_url
+
+
+def test_a_str_is_html(app: App, client: Client) -> None:
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "<p>héllo</p>"
+
+    response = client.get("/")
+
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.data == "<p>héllo</p>".encode()
+    assert response.headers["Content-Length"] == str(len("<p>héllo</p>".encode()))
+
+
+def test_bytes_are_sent_as_they_are(app: App, client: Client) -> None:
+    @app.get("/raw")
+    def raw(request: Request) -> bytes:
+        return b"\x00\x01binary"
+
+    response = client.get("/raw")
+
+    assert response.data == b"\x00\x01binary"
+    assert response.mimetype == "application/octet-stream"
+
+
+def test_a_dict_is_sent_as_json(app: App, client: Client) -> None:
+    @app.get("/users/<int:user_id>")
+    def show_user(request: Request, user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    response = client.get("/users/7")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.json == {"id": 7}
+
+
+def test_a_list_is_sent_as_json_with_unicode_kept(app: App, client: Client) -> None:
+    @app.get("/names")
+    def names(request: Request) -> list[str]:
+        return ["Zoë", "李"]
+
+    response = client.get("/names")
+
+    assert response.data == '["Zoë","李"]'.encode()
+    assert response.json == ["Zoë", "李"]
+
+
+def test_json_encodes_dates_uuids_and_dataclasses(app: App, client: Client) -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    @app.get("/mixed")
+    def mixed(request: Request) -> dict[str, object]:
+        return {"when": datetime.date(2026, 1, 2), "point": Point(1, 2)}
+
+    assert client.get("/mixed").json == {"when": "2026-01-02", "point": {"x": 1, "y": 2}}
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "header"),
+    [
+        (("created", 201), 201, None),
+        (("teapot", "418 I'M A TEAPOT"), 418, None),
+        (("with header", {"X-Extra": "1"}), 200, "1"),
+        (("both", 202, {"X-Extra": "2"}), 202, "2"),
+        (({"json": True}, 201, [("X-Extra", "3")]), 201, "3"),
+    ],
+)
+def test_tuples_add_status_and_headers(
+    app: App, client: Client, result: object, status: int, header: str | None
+) -> None:
+    @app.get("/t")
+    def handler(request: Request) -> object:
+        return result
+
+    response = client.get("/t")
+
+    assert response.status_code == status
+    assert response.headers.get("X-Extra") == header
+
+
+def test_a_header_in_a_tuple_replaces_the_default_content_type(app: App, client: Client) -> None:
+    @app.get("/plain")
+    def plain(request: Request) -> tuple[str, int, dict[str, str]]:
+        return "Hello", 200, {"Content-Type": "text/plain"}
+
+    response = client.get("/plain")
+
+    assert response.headers.getlist("Content-Type") == ["text/plain"]
+
+
+def test_a_response_object_is_sent_as_it_is(app: App, client: Client) -> None:
+    @app.get("/r")
+    def handler(request: Request) -> Response:
+        response = Response("Hello, World!", mimetype="text/plain", status=203)
+        response.set_cookie("flavour", "oat")
+        return response
+
+    response = client.get("/r")
+
+    assert response.status_code == 203
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.text == "Hello, World!"
+    assert "flavour=oat" in response.headers["Set-Cookie"]
+
+
+def test_a_generator_is_streamed_and_closed(app: App, client: Client) -> None:
+    closed: list[bool] = []
+
+    @app.get("/stream")
+    def stream(request: Request) -> Iterator[str]:
+        def chunks() -> Iterator[str]:
+            try:
+                yield "one,"
+                yield "two"
+            finally:
+                closed.append(True)
+
+        return chunks()
+
+    response = client.get("/stream")
+
+    assert response.text == "one,two"
+    assert "Content-Length" not in response.headers
+    assert closed == [True]
+
+
+@pytest.mark.parametrize("bad", [None, 42, object()])
+def test_an_unsupported_return_is_a_500_whose_log_names_the_handler(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture, bad: object
+) -> None:
+    @app.get("/bad")
+    def broken_handler(request: Request) -> object:
+        return bad
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = client.get("/bad")
+
+    assert response.status_code == 500
+    assert b"Traceback" not in response.data
+    assert "broken_handler returned" in caplog.text
+    assert repr(bad) in caplog.text
+
+
+def test_redirect_sets_location_and_status(app: App, client: Client) -> None:
+    @app.get("/old")
+    def old(request: Request) -> Response:
+        return redirect("/new", 301)
+
+    response = client.get("/old")
+
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/new"
+
+
+def test_redirect_refuses_header_injection() -> None:
+    with pytest.raises(ValueError, match="CR, LF"):
+        redirect("/next\r\nSet-Cookie: evil=1")
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/notes/3?x=1", "/notes/3?x=1"),
+        ("//evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("notes", "/"),
+        (None, "/"),
+        ("/a\r\nSet-Cookie: x=1", "/"),
+    ],
+)
+def test_safe_next_url_keeps_redirects_on_this_site(target: str | None, expected: str) -> None:
+    assert safe_next_url(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        (("Hello",), {}),
+        ((b"bytes",), {"mimetype": "text/plain"}),
+        (("x",), {"status": 404}),
+        (("x",), {"content_type": "application/xml"}),
+        (("",), {"status": 204}),
+    ],
+)
+def test_the_fast_response_constructor_matches_werkzeugs(
+    args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    ours = Response(*args, **kwargs)  # type: ignore[arg-type]
+
+    class Plain(WerkzeugResponse):
+        default_mimetype = "text/html"
+
+    theirs = Plain(*args, **kwargs)  # type: ignore[arg-type]
+    assert ours.status == theirs.status
+    assert ours.headers.to_wsgi_list() == theirs.headers.to_wsgi_list()
+    assert ours.get_data() == theirs.get_data()
+    assert vars(ours).keys() == vars(theirs).keys()

@@ -1,0 +1,295 @@
+"""Routing: rules, converters, methods, HEAD/OPTIONS, redirects, routers and url_for."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from werkzeug.routing import BaseConverter
+from werkzeug.test import Client
+
+from wsgilite import App, Request, RouteConflict, Router
+
+
+def test_a_rule_with_converters_passes_typed_params(app: App, client: Client) -> None:
+    @app.get("/teams/<int:team>/members/<name>")
+    def member(request: Request, team: int, name: str) -> dict[str, object]:
+        return {"team": team, "name": name, "params": request.path_params == {"team": team,
+                                                                             "name": name}}
+
+    assert client.get("/teams/42/members/ada").json == {"team": 42, "name": "ada", "params": True}
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "expected"),
+    [
+        ("/f/<float:value>", "/f/2.5", 2.5),
+        ("/p/<path:value>", "/p/a/b/c.txt", "a/b/c.txt"),
+        ("/u/<uuid:value>", "/u/12345678-1234-5678-1234-567812345678",
+         "12345678-1234-5678-1234-567812345678"),
+        ("/a/<any(red, blue):value>", "/a/blue", "blue"),
+        ("/s/<string(length=2):value>", "/s/ab", "ab"),
+    ],
+)
+def test_werkzeug_converters_work(
+    app: App, client: Client, rule: str, path: str, expected: object
+) -> None:
+    @app.get(rule)
+    def show(request: Request, value: object) -> dict[str, object]:
+        return {"value": str(value) if isinstance(value, uuid.UUID) else value}
+
+    assert client.get(path).json == {"value": expected}
+
+
+def test_a_value_the_converter_refuses_is_404(app: App, client: Client) -> None:
+    @app.get("/n/<int:number>")
+    def show(request: Request, number: int) -> str:
+        return str(number)
+
+    assert client.get("/n/abc").status_code == 404
+    assert client.get("/a/blue/extra").status_code == 404
+
+
+def test_a_static_segment_wins_over_a_variable(app: App, client: Client) -> None:
+    @app.get("/users/<name>")
+    def by_name(request: Request, name: str) -> str:
+        return f"name {name}"
+
+    @app.get("/users/new")
+    def new(request: Request) -> str:
+        return "new form"
+
+    @app.get("/users/<int:user_id>")
+    def by_id(request: Request, user_id: int) -> str:
+        return f"id {user_id}"
+
+    assert client.get("/users/new").text == "new form"
+    assert client.get("/users/7").text == "id 7"
+    assert client.get("/users/ada").text == "name ada"
+
+
+def test_custom_converters_can_be_registered(app: App, client: Client) -> None:
+    class ListConverter(BaseConverter):
+        def to_python(self, value: str) -> list[str]:
+            return value.split("+")
+
+        def to_url(self, value: list[str]) -> str:
+            return "+".join(value)
+
+    app.add_converter("list", ListConverter)
+
+    @app.get("/tags/<list:tags>")
+    def tags(request: Request, tags: list[str]) -> list[str]:
+        return tags
+
+    assert client.get("/tags/a+b+c").json == ["a", "b", "c"]
+    assert app.url_for("tags", tags=["x", "y"]) == "/tags/x+y"
+
+
+def test_an_unknown_converter_is_an_error_at_registration(app: App) -> None:
+    with pytest.raises(ValueError, match="add_converter"):
+        app.get("/x/<nosuch:value>")(lambda request, value: "")
+
+
+def test_head_is_answered_for_every_get_route_without_a_body(app: App, client: Client) -> None:
+    @app.get("/page")
+    def page(request: Request) -> str:
+        return "twelve bytes"
+
+    response = client.head("/page")
+
+    assert response.status_code == 200
+    assert response.data == b""
+    assert response.headers["Content-Length"] == "12"
+
+
+def test_options_is_answered_with_allow(app: App, client: Client) -> None:
+    @app.route("/items", methods=["GET", "POST"])
+    def items(request: Request) -> str:
+        return ""
+
+    response = client.options("/items")
+
+    assert response.status_code == 200
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+def test_a_wrong_method_is_405_with_allow(app: App, client: Client) -> None:
+    @app.get("/things/<int:thing_id>")
+    def show(request: Request, thing_id: int) -> str:
+        return ""
+
+    @app.delete("/things/<int:thing_id>")
+    def remove(request: Request, thing_id: int) -> str:
+        return ""
+
+    response = client.post("/things/3")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+
+
+def test_a_missing_trailing_slash_redirects_permanently(app: App, client: Client) -> None:
+    @app.get("/docs/")
+    def docs(request: Request) -> str:
+        return "docs"
+
+    @app.get("/users/<int:user_id>/")
+    def user(request: Request, user_id: int) -> str:
+        return f"user {user_id}"
+
+    response = client.get("/docs?page=2")
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/docs/?page=2"
+    assert client.get("/users/5").headers["Location"] == "/users/5/"
+    assert client.get("/docs", follow_redirects=True).text == "docs"
+
+
+def test_an_unknown_path_is_404(app: App, client: Client) -> None:
+    assert client.get("/nothing/here").status_code == 404
+
+
+def test_the_host_header_never_changes_which_route_matches(app: App, client: Client) -> None:
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "home"
+
+    assert client.get("/", headers={"Host": "other.example:8080"}).text == "home"
+
+
+def test_router_prefix_and_endpoint_names(app: App, client: Client) -> None:
+    api = Router(prefix="/api")
+
+    @api.get("/ping")
+    def ping(request: Request) -> str:
+        return "pong"
+
+    app.include(api)
+
+    assert client.get("/api/ping").text == "pong"
+    assert app.url_for("api.ping") == "/api/ping"
+
+
+def test_routers_nest(app: App, client: Client) -> None:
+    v1 = Router(prefix="/v1")
+    users = Router(prefix="/users", name="users")
+
+    @users.get("/<int:user_id>")
+    def show(request: Request, user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    v1.include(users)
+    api = Router(prefix="/api")
+    api.include(v1)
+    app.include(api)
+
+    assert client.get("/api/v1/users/3").json == {"id": 3}
+    assert app.url_for("api.v1.users.show", user_id=3) == "/api/v1/users/3"
+
+
+def test_a_route_added_after_include_is_a_clear_error(app: App) -> None:
+    api = Router(prefix="/api")
+    app.include(api)
+
+    with pytest.raises(RuntimeError, match="before calling include"):
+        api.get("/late")(lambda request: "")
+
+
+def test_a_duplicate_endpoint_is_an_error_at_registration(app: App) -> None:
+    @app.get("/a")
+    def show(request: Request) -> str:
+        return "a"
+
+    def other(request: Request) -> str:
+        return "b"
+
+    other.__name__ = "show"
+    with pytest.raises(RouteConflict, match="endpoint 'show' is already used"):
+        app.get("/b")(other)
+
+
+def test_a_duplicate_rule_and_method_is_an_error_at_registration(app: App) -> None:
+    @app.get("/a")
+    def first(request: Request) -> str:
+        return "a"
+
+    with pytest.raises(RouteConflict, match="GET '/a' is already handled by"):
+        app.get("/a")(lambda request: "b")
+
+
+def test_a_duplicate_from_an_included_router_is_caught(app: App) -> None:
+    @app.get("/api/ping")
+    def ping(request: Request) -> str:
+        return "app"
+
+    api = Router(prefix="/api", name="")
+
+    @api.get("/ping")
+    def pong(request: Request) -> str:
+        return "router"
+
+    with pytest.raises(RouteConflict):
+        app.include(api)
+
+
+def test_one_function_may_serve_several_methods_and_rules(app: App, client: Client) -> None:
+    @app.get("/")
+    @app.get("/index")
+    @app.post("/index")
+    def index(request: Request) -> str:
+        return request.method
+
+    assert client.get("/index").text == "GET"
+    assert client.post("/index").text == "POST"
+    assert client.get("/").text == "GET"
+
+
+def test_url_for_puts_extra_values_in_the_query_string(app: App) -> None:
+    @app.get("/users/<int:user_id>")
+    def show(request: Request, user_id: int) -> str:
+        return ""
+
+    assert app.url_for("show", user_id=7, tab="notes") == "/users/7?tab=notes"
+    assert app.url_for("show", user_id=7, _external=True) == "http://localhost/users/7"
+    assert app.url_for("show", user_id=7, _anchor="top") == "/users/7#top"
+
+
+def test_request_url_for_builds_under_the_mount_point(app: App, client: Client) -> None:
+    @app.get("/here")
+    def here(request: Request) -> dict[str, str]:
+        return {
+            "relative": request.url_for("here"),
+            "external": request.url_for("here", _external=True),
+        }
+
+    response = client.get("/here", base_url="https://example.org/mount/")
+
+    assert response.json == {
+        "relative": "/mount/here",
+        "external": "https://example.org/mount/here",
+    }
+
+
+def test_routes_lists_every_route(app: App) -> None:
+    @app.post("/x")
+    def create(request: Request) -> str:
+        return ""
+
+    rows = {(route.rule, route.endpoint, tuple(sorted(route.methods))) for route in app.routes()}
+    assert ("/x", "create", ("POST",)) in rows
+    assert ("/static/<path:filename>", "static", ("GET",)) in rows
+
+
+def test_a_late_route_in_a_large_table_still_matches(app: App, client: Client) -> None:
+    for index in range(30):
+        app.get(f"/api/r{index}", endpoint=f"list{index}")(lambda request: "list")
+        app.get(f"/api/r{index}/<int:item>", endpoint=f"show{index}")(
+            lambda request, item: "show"
+        )
+
+    @app.get("/api/teams/<int:team>/members/<int:member>")
+    def member(request: Request, team: int, member: int) -> list[int]:
+        return [team, member]
+
+    assert client.get("/api/teams/4/members/2").json == [4, 2]
+    assert client.get("/api/r29/5").text == "show"
