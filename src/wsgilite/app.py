@@ -252,7 +252,8 @@ class App(Router):
                 self.templates.render_response(response, request)
             for hook in self.after_hooks:
                 response = make_response(hook(request, response), hook)
-            self.sessions.save(request, response)
+            if request._session is not None:
+                self.sessions.save(request, response)
         except Exception as exc:
             response = self._last_resort(request, exc)
         if self.config["ACCESS_LOG"]:
@@ -295,8 +296,6 @@ class App(Router):
         self._started = True
         for hook in self.startup_hooks:
             hook(self)
-
-
 
     # -- helpers for handlers and templates ----------------------------------------------------
 

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_TEXT_KEYS = frozenset({"SECRET_KEY", "SERVER_NAME", "SESSION_COOKIE_DOMAIN"})
+
+
 def parse_env_value(text: str) -> Any:
     """Turn an environment string into a bool, int, float or leave it a string."""
     lowered = text.strip().lower()
@@ -84,8 +87,14 @@ class Config(dict[str, Any]):
         for name, text in os.environ.items():
             if name.startswith(prefix) and len(name) > len(prefix):
                 key = name[len(prefix) :]
-                # "1" and "0" become True/False only where the default is a bool.
-                value = parse_env_value(text)
-                if isinstance(self.get(key), bool) and value in (0, 1):
-                    value = bool(value)
-                self[key] = value
+                self[key] = self._typed(key, text)
+
+    def _typed(self, key: str, text: str) -> Any:
+        current = self.get(key)
+        if isinstance(current, str) or key in _TEXT_KEYS:
+            return text  # a secret made of digits is still a secret, not a number
+        value = parse_env_value(text)
+        # "1" and "0" become True/False where the default is a bool.
+        if isinstance(current, bool) and value in (0, 1):
+            return bool(value)
+        return value
