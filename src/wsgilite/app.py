@@ -20,7 +20,7 @@ from werkzeug.routing.exceptions import RequestRedirect
 
 from . import csrf
 from .config import Config
-from .errors import ErrorHandlers, http_error_response, internal_error
+from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .request import Request
 from .response import Response, make_response, redirect, send
 from .routing import Route, Router, RouteTable
@@ -39,8 +39,11 @@ AfterHook = Callable[[Request, Response], Response]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _log_safe(text: str) -> str:
-    # A client controls the path: escape CR, LF and other controls so it cannot forge log lines.
+def _log_safe(text: str, limit: int = 1000) -> str:
+    # A client controls the path: escape CR, LF and other controls so it cannot forge log lines,
+    # and cut it so a 100 kB path cannot flood the log.
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
     return text.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
@@ -227,6 +230,9 @@ class App(Router):
                 return make_response(handler(request, exc), handler)
             except Exception as handler_exc:
                 exc = handler_exc
+        fault = client_fault(exc)
+        if fault is not None:
+            return http_error_response(fault, request.headers.get("Accept"))
         if self.debug:
             raise exc  # the interactive debugger (app.run(debug=True)) shows it
         logger.error(

@@ -12,7 +12,7 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.exceptions import abort as _werkzeug_abort
 
 from .response import HTML_UTF8, JSON_TYPE, Response, json_bytes
@@ -123,6 +123,14 @@ class ErrorHandlers:
             if handler is not None:
                 return handler
         return None
+
+
+def client_fault(exc: Exception) -> HTTPException | None:
+    """Return the 4xx for a failure that client input caused inside werkzeug, else None."""
+    if isinstance(exc, ValueError) and "must not contain newline" in str(exc):
+        # A handler copied client text with CR/LF into a header; werkzeug refused to send it.
+        return BadRequest("a value sent in the request cannot go into a response header")
+    return None
 
 
 def internal_error(exc: BaseException) -> InternalServerError:

@@ -9,6 +9,7 @@ responses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from urllib.parse import unquote
@@ -99,8 +100,23 @@ class _cached(Generic[T]):  # noqa: N801 - used as a decorator, like property
         return value
 
 
+class _JSON:
+    """The json module as werkzeug's Request uses it, with nesting too deep a ValueError."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **options: Any) -> Any:
+        try:
+            return json.loads(text, **options)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 class Request(_WerkzeugRequest):
     """The request a handler receives: werkzeug's, with `app` and `path_params`."""
+
+    json_module = _JSON  # type: ignore[assignment]
 
     def __init__(
         self,

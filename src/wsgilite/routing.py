@@ -301,7 +301,8 @@ class RouteTable:
             try:
                 for name, converter in pattern.converters.items():
                     params[name] = converter.to_python(params[name])
-            except ValidationError:
+            except (ValidationError, ValueError):
+                # ValueError: a converter choking on client input, e.g. int() of 5000 digits.
                 continue
             route = pattern.entry.by_method.get(method)
             if route is not None:

@@ -1,0 +1,204 @@
+"""Sessions: a signed JSON cookie, written only when changed, never an error on bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode
+from werkzeug.test import Client
+
+from wsgilite import App, Request, flash
+from wsgilite.sessions import MissingSecretKey
+
+KEY = "a-long-random-secret-key-for-tests"
+
+
+@pytest.fixture
+def site() -> App:
+    site = App(__name__, config={"SECRET_KEY": KEY})
+
+    @site.get("/set/<value>")
+    def set_value(request: Request, value: str) -> str:
+        request.session["value"] = value
+        return "set"
+
+    @site.get("/get")
+    def get_value(request: Request) -> dict[str, object]:
+        return {"value": request.session.get("value")}
+
+    @site.get("/clear")
+    def clear(request: Request) -> str:
+        request.session.clear()
+        return "cleared"
+
+    return site
+
+
+def session_cookie(client: Client) -> str | None:
+    cookie = client.get_cookie("session")
+    return None if cookie is None else cookie.value
+
+
+def test_a_session_survives_between_requests(site: App) -> None:
+    client = site.test_client()
+
+    client.get("/set/blue")
+
+    assert client.get("/get").json == {"value": "blue"}
+
+
+def test_the_cookie_is_written_only_when_the_session_changes(site: App) -> None:
+    client = site.test_client()
+
+    assert "Set-Cookie" not in client.get("/get").headers
+    response = client.get("/set/blue")
+    assert "Set-Cookie" in response.headers
+    assert "Set-Cookie" not in client.get("/get").headers
+
+
+def test_the_cookie_is_httponly_and_samesite_lax_by_default(site: App) -> None:
+    header = site.test_client().get("/set/x").headers["Set-Cookie"]
+
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    assert "Path=/" in header
+    assert "Secure" not in header
+
+
+def test_cookie_flags_are_configurable(site: App) -> None:
+    site.config.from_mapping(
+        SESSION_COOKIE_NAME="sid",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_DOMAIN="example.org",
+        SESSION_COOKIE_PATH="/app",
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_LIFETIME=60,
+    )
+
+    header = site.test_client().get("/set/x").headers["Set-Cookie"]
+
+    assert header.startswith("sid=")
+    assert "Secure" in header
+    assert "Domain=example.org" in header
+    assert "Path=/app" in header
+    assert "SameSite=Strict" in header
+    assert "Max-Age=60" in header
+
+
+def test_the_cookie_is_json_signed_not_pickle(site: App) -> None:
+    client = site.test_client()
+    client.get("/set/blue")
+
+    cookie = session_cookie(client)
+    assert cookie is not None
+    payload = cookie.split(".")[0]
+    assert json.loads(base64_decode(payload)) == {"value": "blue"}
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "garbage",
+        "",
+        "eyJ2YWx1ZSI6ImV2aWwifQ.ZZZZZZ.AAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "." * 300,
+        "%ff%fe",
+        "x" * 4000,
+    ],
+    ids=["garbage", "empty", "unsigned", "dots", "escapes", "huge"],
+)
+def test_a_tampered_or_garbage_cookie_gives_an_empty_session(site: App, cookie: str) -> None:
+    client = site.test_client()
+    client.set_cookie("session", cookie)
+
+    response = client.get("/get")
+
+    assert response.status_code == 200
+    assert response.json == {"value": None}
+
+
+def test_a_cookie_signed_with_another_key_is_ignored(site: App) -> None:
+    forged = URLSafeTimedSerializer("attacker-key", salt="wsgilite.session").dumps(
+        {"value": "admin"}
+    )
+    client = site.test_client()
+    client.set_cookie("session", forged)
+
+    assert client.get("/get").json == {"value": None}
+
+
+def test_a_modified_payload_is_ignored(site: App) -> None:
+    client = site.test_client()
+    client.get("/set/user")
+    cookie = session_cookie(client)
+    assert cookie is not None
+    payload, rest = cookie.split(".", 1)
+    client.set_cookie("session", payload[:-2] + "xx." + rest)
+
+    assert client.get("/get").json == {"value": None}
+
+
+def test_an_expired_cookie_gives_an_empty_session(site: App) -> None:
+    site.config["SESSION_LIFETIME"] = 1
+    client = site.test_client()
+    client.get("/set/blue")
+    time.sleep(2.1)
+
+    assert client.get("/get").json == {"value": None}
+
+
+def test_old_keys_still_verify_after_rotation(site: App) -> None:
+    client = site.test_client()
+    client.get("/set/blue")
+
+    site.config["SECRET_KEY"] = "the-new-key"
+    site.config["SECRET_KEY_FALLBACKS"] = [KEY]
+
+    assert client.get("/get").json == {"value": "blue"}
+    site.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get("/get").json == {"value": None}
+
+
+def test_an_emptied_session_deletes_the_cookie(site: App) -> None:
+    client = site.test_client()
+    client.get("/set/blue")
+
+    response = client.get("/clear")
+
+    assert "session=;" in response.headers["Set-Cookie"]
+    assert session_cookie(client) is None
+
+
+def test_a_session_without_a_secret_key_is_a_clear_error() -> None:
+    site = App(__name__)
+
+    @site.get("/")
+    def index(request: Request) -> str:
+        return str(request.session.get("x"))
+
+    with pytest.raises(MissingSecretKey, match=r"app.config\['SECRET_KEY'\].*token_hex"):
+        site.debug = True
+        site.test_client().get("/")
+
+
+def test_flash_messages_are_shown_once(site: App) -> None:
+    from wsgilite import get_flashed_messages
+
+    @site.get("/save")
+    def save(request: Request) -> str:
+        flash(request, "Saved", "success")
+        flash(request, "Check your email")
+        return "ok"
+
+    @site.get("/show")
+    def show(request: Request) -> list[object]:
+        return list(get_flashed_messages(request, with_categories=True))
+
+    client = site.test_client()
+    client.get("/save")
+
+    assert client.get("/show").json == [["success", "Saved"], ["message", "Check your email"]]
+    assert client.get("/show").json == []
