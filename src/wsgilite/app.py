@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -72,6 +73,7 @@ class App(Router):
         self.after_hooks: list[AfterHook] = []
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
+        self._start_lock = threading.Lock()
         self._headers_source: object = None
         self._headers: tuple[tuple[str, str, str], ...] = ()
         _APPS.add(self)
@@ -299,9 +301,14 @@ class App(Router):
         return bool(setting)
 
     def _start(self) -> None:
-        self._started = True
-        for hook in self.startup_hooks:
-            hook(self)
+        # Threaded servers: a request arriving while the hooks run waits for them, and a hook
+        # that fails is tried again by the next request.
+        with self._start_lock:
+            if self._started:
+                return
+            for hook in self.startup_hooks:
+                hook(self)
+            self._started = True
 
     # -- helpers for handlers and templates ----------------------------------------------------
 
@@ -372,6 +379,7 @@ _APPS: weakref.WeakSet[App] = weakref.WeakSet()
 def _forget_starts() -> None:
     for app in _APPS:
         app._started = False
+        app._start_lock = threading.Lock()  # a lock held at fork time stays held in the child
 
 
 os.register_at_fork(after_in_child=_forget_starts)
