@@ -342,8 +342,8 @@ class App(Router):
                 method=_method,
             )
         else:
-            server = self.config.get("SERVER_NAME") or "localhost"
-            scheme = self.config.get("PREFERRED_URL_SCHEME") or "http"
+            server = self.config["SERVER_NAME"] or "localhost"
+            scheme = self.config["PREFERRED_URL_SCHEME"] or "http"
             url = self.table.build(
                 endpoint, values, host=server, scheme=scheme, external=_external, method=_method
             )

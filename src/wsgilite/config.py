@@ -35,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
         "X-Frame-Options": "SAMEORIGIN",
     },
     "ACCESS_LOG": False,
-    "JSON_SORT_KEYS": False,
+    # Host and scheme for app.url_for(..., _external=True) outside a request.
+    "SERVER_NAME": None,
+    "PREFERRED_URL_SCHEME": "http",
 }
 
 
