@@ -184,3 +184,31 @@ def test_a_log_line_cannot_be_forged_through_the_path(
 def test_errorhandler_rejects_a_non_error_status(app: App) -> None:
     with pytest.raises(ValueError, match="400 to 599"):
         app.errorhandler(200)
+
+
+def test_no_request_can_turn_the_debugger_on(app: App, client: Client) -> None:
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise RuntimeError("secret detail")
+
+    for path in ("/boom?__debugger__=yes&cmd=resource&f=debugger.js", "/console", "/boom"):
+        response = client.get(path, headers={"X-Debug": "1", "Cookie": "__wzd=1"})
+        assert response.status_code in (404, 500)
+        assert b"secret detail" not in response.data
+        assert b"Traceback" not in response.data
+        assert b"__debugger__" not in response.data
+    assert app.debug is False
+
+
+def test_no_file_path_or_config_value_reaches_an_error_page(app: App, client: Client) -> None:
+    app.config["SECRET_KEY"] = "config-secret-value"
+
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise OSError(f"cannot open {__file__} with {app.config['SECRET_KEY']}")
+
+    response = client.get("/boom", headers={"Accept": "application/json"})
+
+    assert response.status_code == 500
+    assert __file__.encode() not in response.data
+    assert b"config-secret-value" not in response.data

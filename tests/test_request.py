@@ -101,9 +101,7 @@ def test_json_with_the_wrong_content_type_is_415(app: App, client: Client) -> No
     assert client.post("/echo", data='{"a": 1}', content_type="text/plain").status_code == 415
 
 
-def test_a_body_over_max_content_length_is_413_without_reading_it(
-    app: App, client: Client
-) -> None:
+def test_a_body_over_max_content_length_is_413_without_reading_it(app: App, client: Client) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 100
 
     @app.post("/upload")

@@ -14,8 +14,11 @@ from wsgilite import App, Request, RouteConflict, Router
 def test_a_rule_with_converters_passes_typed_params(app: App, client: Client) -> None:
     @app.get("/teams/<int:team>/members/<name>")
     def member(request: Request, team: int, name: str) -> dict[str, object]:
-        return {"team": team, "name": name, "params": request.path_params == {"team": team,
-                                                                             "name": name}}
+        return {
+            "team": team,
+            "name": name,
+            "params": request.path_params == {"team": team, "name": name},
+        }
 
     assert client.get("/teams/42/members/ada").json == {"team": 42, "name": "ada", "params": True}
 
@@ -25,8 +28,11 @@ def test_a_rule_with_converters_passes_typed_params(app: App, client: Client) ->
     [
         ("/f/<float:value>", "/f/2.5", 2.5),
         ("/p/<path:value>", "/p/a/b/c.txt", "a/b/c.txt"),
-        ("/u/<uuid:value>", "/u/12345678-1234-5678-1234-567812345678",
-         "12345678-1234-5678-1234-567812345678"),
+        (
+            "/u/<uuid:value>",
+            "/u/12345678-1234-5678-1234-567812345678",
+            "12345678-1234-5678-1234-567812345678",
+        ),
         ("/a/<any(red, blue):value>", "/a/blue", "blue"),
         ("/s/<string(length=2):value>", "/s/ab", "ab"),
     ],
@@ -283,9 +289,7 @@ def test_routes_lists_every_route(app: App) -> None:
 def test_a_late_route_in_a_large_table_still_matches(app: App, client: Client) -> None:
     for index in range(30):
         app.get(f"/api/r{index}", endpoint=f"list{index}")(lambda request: "list")
-        app.get(f"/api/r{index}/<int:item>", endpoint=f"show{index}")(
-            lambda request, item: "show"
-        )
+        app.get(f"/api/r{index}/<int:item>", endpoint=f"show{index}")(lambda request, item: "show")
 
     @app.get("/api/teams/<int:team>/members/<int:member>")
     def member(request: Request, team: int, member: int) -> list[int]:

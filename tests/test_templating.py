@@ -61,9 +61,7 @@ def test_plain_text_templates_are_not_escaped(site: App, folder: Path) -> None:
     assert site.render_string("mail.txt", value="<b>") == "<b>"
 
 
-def test_request_session_url_for_and_flashes_are_in_every_template(
-    site: App, folder: Path
-) -> None:
+def test_request_session_url_for_and_flashes_are_in_every_template(site: App, folder: Path) -> None:
     write(
         folder,
         "page.html",
