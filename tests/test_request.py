@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from wsgilite import App, Request
-from wsgilite.request import parse_urlencoded
 
 
 def test_args_decode_utf8_and_keep_repeated_keys(app: App, client: Client) -> None:
@@ -195,15 +191,6 @@ def test_a_non_ascii_path_is_decoded_as_utf8(app: App, client: Client) -> None:
         return title
 
     assert client.get("/wiki/Z%C3%BCrich").text == "Zürich"
-
-
-@given(st.text(alphabet=st.sampled_from("ab=&+%20é%zZ"), max_size=40))
-def test_the_fast_urlencoded_parser_agrees_with_parse_qsl(text: str) -> None:
-    expected: dict[str, list[str]] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"):
-        expected.setdefault(name, []).append(value)
-
-    assert parse_urlencoded(text, None).to_dict(flat=False) == expected
 
 
 @pytest.mark.parametrize("query", ["a=%ff", "%ff=1", "a=%E2%82"])

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 from werkzeug.routing.exceptions import RequestRedirect
+from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
 from .config import Config
@@ -190,7 +191,14 @@ class App(Router):
             response = self.crash_response(request, exc)
         # After-hooks run on error responses too, so headers they add survive abort().
         response = self.finish(request, response)
-        return send(response, environ, start_response, self._default_headers())
+        body = send(response, environ, start_response, self._default_headers())
+        if request.__dict__.get("files"):
+            # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
+            if type(body) is list:
+                request.close()
+            else:
+                body = ClosingIterator(body, request.close)
+        return body
 
     def dispatch(self, request: Request) -> Response:
         """Match the request, run before-hooks and the handler; return the handler's response."""

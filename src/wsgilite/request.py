@@ -9,15 +9,23 @@ responses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
-from urllib.parse import unquote
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
+
+from .bodies import (
+    URLENCODED,
+    FormParser,
+    SafeJSON,
+    decode_urlencoded,
+    input_stream,
+    parse_urlencoded,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -26,52 +34,11 @@ if TYPE_CHECKING:
     from .sessions import Session
 
 
-URLENCODED = "application/x-www-form-urlencoded"
-
-
 def wsgi_decode(value: str, errors: str = "replace") -> str:
     """Decode a PEP 3333 latin-1 string into the UTF-8 text the client sent."""
     if value.isascii():
         return value
     return value.encode("latin-1", "replace").decode("utf-8", errors)
-
-
-def _unquote_plus(text: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" in text:
-        text = unquote(text, "utf-8", "werkzeug.url_quote")
-    return text
-
-
-def parse_urlencoded(text: str, max_fields: int | None) -> ImmutableMultiDict[str, str]:
-    """Parse `a=1&b=2` as UTF-8 (bad bytes stay percent-encoded); too many fields is 413."""
-    fields = text.split("&")
-    if max_fields is not None and len(fields) > max_fields:
-        fields = [field for field in fields if field]
-        if len(fields) > max_fields:
-            raise RequestEntityTooLarge(f"more than {max_fields} form fields")
-    # PERF: urllib's parse_qsl unquotes every name and value (~1 µs a field) though most need
-    # none: query 12.4 -> 8.9 µs in benchmarks/ (Falcon 8.1).
-    # tests/test_request.py checks this gives what parse_qsl gives.
-    escaped = "%" in text or "+" in text
-    lists: dict[str, list[str]] = {}
-    for field in fields:
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        if escaped:
-            name = _unquote_plus(name)
-            value = _unquote_plus(value)
-        values = lists.get(name)
-        if values is None:
-            lists[name] = [value]
-        else:
-            values.append(value)
-    # PERF: a MultiDict is a dict of lists; filling it directly skips its per-item __init__.
-    result: ImmutableMultiDict[str, str] = ImmutableMultiDict()
-    dict.update(result, lists)
-    return result
 
 
 _EMPTY: ImmutableMultiDict[str, Any] = ImmutableMultiDict()
@@ -100,23 +67,11 @@ class _cached(Generic[T]):  # noqa: N801 - used as a decorator, like property
         return value
 
 
-class _JSON:
-    """The json module as werkzeug's Request uses it, with nesting too deep a ValueError."""
-
-    dumps = staticmethod(json.dumps)
-
-    @staticmethod
-    def loads(text: str | bytes, **options: Any) -> Any:
-        try:
-            return json.loads(text, **options)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
-
-
 class Request(_WerkzeugRequest):
     """The request a handler receives: werkzeug's, with `app` and `path_params`."""
 
-    json_module = _JSON  # type: ignore[assignment]
+    json_module = SafeJSON  # type: ignore[assignment]
+    form_data_parser_class = FormParser
 
     def __init__(
         self,
@@ -212,29 +167,38 @@ class Request(_WerkzeugRequest):
             raise BadRequest(f"the request body could not be read: {exc}") from None
 
     def _load_urlencoded(self) -> bool:
-        # PERF: a plain urlencoded form of known length is read and parsed directly (~3 µs);
-        # werkzeug's general parser sets up streams and a parser object for it (~15 µs).
         content_type = self.environ.get("CONTENT_TYPE", "")
         if content_type.partition(";")[0].strip().lower() != URLENCODED or self.shallow:
             return False
-        raw_length = self.environ.get("CONTENT_LENGTH", "")
-        if not (raw_length.isascii() and raw_length.isdigit()):
-            return False  # chunked, missing or malformed: werkzeug's parser decides
-        if self.environ.get("HTTP_TRANSFER_ENCODING"):
-            return False
-        length = int(raw_length)
-        for limit in (self.max_content_length, self.max_form_memory_size):
-            if limit is not None and length > limit:
-                raise RequestEntityTooLarge()
         body = getattr(self, "_cached_data", None)
         if body is None:
-            body = self.environ["wsgi.input"].read(length) if length else b""
-            if len(body) < length:
-                raise BadRequest("the request body ended before its Content-Length")
-        text = body.decode("utf-8", "werkzeug.url_quote")
-        self.__dict__["form"] = parse_urlencoded(text, self.max_form_parts)
+            raw_length = self.environ.get("CONTENT_LENGTH", "")
+            if (
+                raw_length.isascii()
+                and raw_length.isdigit()
+                and not self.environ.get("HTTP_TRANSFER_ENCODING")
+            ):
+                # PERF: a plain urlencoded form of known length is read and parsed directly
+                # (~3 µs); werkzeug's general parser sets up streams and a parser for it (~15 µs).
+                length = int(raw_length)
+                for limit in (self.max_content_length, self.max_form_memory_size):
+                    if limit is not None and length > limit:
+                        raise RequestEntityTooLarge()
+                body = read_body(self.environ, length)
+            else:
+                body = self.stream.read()  # chunked: the stream enforces MAX_CONTENT_LENGTH
+        self.__dict__["form"] = decode_urlencoded(
+            body, self.max_form_memory_size, self.max_form_parts
+        )
         self.__dict__["files"] = _EMPTY
         return True
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        """The body as a stream: stops at its length, 413 past `MAX_CONTENT_LENGTH`."""
+        if self.shallow:
+            raise RuntimeError("this request was created with shallow=True; its body is unread")
+        return input_stream(self.environ, self.max_content_length)
 
     # -- limits come from the app's config -----------------------------------------------------
 

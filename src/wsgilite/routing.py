@@ -9,19 +9,30 @@ MethodNotAllowed or RequestRedirect.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
+from werkzeug.routing import BaseConverter, FloatConverter, Map, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
 
 Handler = Callable[..., object]
 H = TypeVar("H", bound=Handler)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+class FiniteFloatConverter(FloatConverter):
+    """werkzeug's float converter, refusing values too large for a float (never inf)."""
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if not math.isfinite(number):
+            raise ValidationError()
+        return number
 
 
 class RouteConflict(ValueError):
@@ -219,7 +230,11 @@ class RouteTable:
     """The compiled routes of an app: fast matching, and URL building through werkzeug."""
 
     def __init__(self, converters: dict[str, type[BaseConverter]] | None = None) -> None:
-        self.url_map = Map(converters=converters, strict_slashes=True, merge_slashes=False)
+        self.url_map = Map(
+            converters={"float": FiniteFloatConverter, **(converters or {})},
+            strict_slashes=True,
+            merge_slashes=False,
+        )
         self.routes: list[Route] = []
         self._static: dict[str, _Entry] = {}
         self._patterns: dict[str, _Pattern] = {}

@@ -1,0 +1,193 @@
+"""Request bodies: read within the limits, and parsed as forms or JSON, never a 500.
+
+Whatever goes wrong while reading a body is the client's fault: a bad chunk, a cut connection or a
+server's own parse error becomes a 400, a body past `MAX_CONTENT_LENGTH` a 413 (also a chunked one,
+which has no length to check up front). Urlencoded text is parsed here, fast; multipart stays
+werkzeug's, with a buffer small enough for `MAX_FORM_MEMORY_SIZE`. Nothing here knows the App.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
+
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.wsgi import LimitedStream, get_content_length
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+URLENCODED = "application/x-www-form-urlencoded"
+_MULTIPART_BUFFER = 64 * 1024
+
+
+def unreadable(exc: Exception) -> BadRequest:
+    """Return the 400 for a body the server failed to read."""
+    return BadRequest(f"the request body could not be read: {type(exc).__name__}")
+
+
+class SafeInput(io.RawIOBase):
+    """`wsgi.input` with any server error while reading turned into a 400."""
+
+    # gunicorn raises its own ParseException (not OSError) for a bad chunk; werkzeug's server
+    # raises OSError or ValueError. All of them mean the client sent a broken body.
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read() if size is None or size < 0 else self._raw.read(size)  # type: ignore[no-any-return]
+        except HTTPException:
+            raise
+        except Exception as exc:
+            raise unreadable(exc) from None
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.readline() if size is None or size < 0 else self._raw.readline(size)  # type: ignore[no-any-return]
+        except HTTPException:
+            raise
+        except Exception as exc:
+            raise unreadable(exc) from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+
+def input_stream(environ: WSGIEnvironment, max_content_length: int | None) -> IO[bytes]:
+    """Return the body as a stream that stops at its length and answers 413 past the limit."""
+    source = cast(IO[bytes], SafeInput(environ["wsgi.input"]))
+    length = get_content_length(environ)
+    if length is not None:
+        if max_content_length is not None and length > max_content_length:
+            raise RequestEntityTooLarge()
+        return cast(IO[bytes], LimitedStream(source, length))
+    if not environ.get("wsgi.input_terminated"):
+        return io.BytesIO()  # no length and no end marker: reading could block forever
+    if max_content_length is None:
+        return source
+    # A chunked body: read one byte past the limit to know whether it went past it.
+    data = _read_up_to(source, max_content_length + 1)
+    if len(data) > max_content_length:
+        raise RequestEntityTooLarge()
+    return io.BytesIO(data)
+
+
+def _read_up_to(source: IO[bytes], size: int) -> bytes:
+    parts = []
+    while size > 0:
+        chunk = source.read(min(size, _MULTIPART_BUFFER))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def read_body(environ: WSGIEnvironment, length: int) -> bytes:
+    """Read exactly `length` bytes of a body whose length is known, or answer 400."""
+    try:
+        body: bytes = environ["wsgi.input"].read(length) if length else b""
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise unreadable(exc) from None
+    if len(body) < length:
+        raise BadRequest("the request body ended before its Content-Length")
+    return body
+
+
+def _unquote_plus(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" in text:
+        text = unquote(text, "utf-8", "werkzeug.url_quote")
+    return text
+
+
+def parse_urlencoded(text: str, max_fields: int | None) -> ImmutableMultiDict[str, str]:
+    """Parse `a=1&b=2` as UTF-8 (bad bytes stay percent-encoded); too many fields is 413."""
+    fields = text.split("&")
+    if max_fields is not None and len(fields) > max_fields:
+        fields = [field for field in fields if field]
+        if len(fields) > max_fields:
+            raise RequestEntityTooLarge(f"more than {max_fields} form fields")
+    # PERF: urllib's parse_qsl unquotes every name and value (~1 µs a field) though most need
+    # none: query 12.4 -> 8.9 µs in benchmarks/ (Falcon 8.1).
+    # tests/test_bodies.py checks this gives what parse_qsl gives.
+    escaped = "%" in text or "+" in text
+    lists: dict[str, list[str]] = {}
+    for field in fields:
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if escaped:
+            name = _unquote_plus(name)
+            value = _unquote_plus(value)
+        values = lists.get(name)
+        if values is None:
+            lists[name] = [value]
+        else:
+            values.append(value)
+    # PERF: a MultiDict is a dict of lists; filling it directly skips its per-item __init__.
+    result: ImmutableMultiDict[str, str] = ImmutableMultiDict()
+    dict.update(result, lists)
+    return result
+
+
+def decode_urlencoded(body: bytes, max_memory: int | None, max_fields: int | None) -> Any:
+    """Parse a urlencoded body within the form limits (413 past them)."""
+    if max_memory is not None and len(body) > max_memory:
+        raise RequestEntityTooLarge()
+    return parse_urlencoded(body.decode("utf-8", "werkzeug.url_quote"), max_fields)
+
+
+class FormParser(FormDataParser):
+    """werkzeug's form parser, reading multipart bodies in chunks within the memory limit."""
+
+    # werkzeug's multipart decoder refuses any read chunk larger than max_form_memory_size, even
+    # inside a file part: with a 16 KiB limit every file over 64 KiB was a 413.
+    def _parse_multipart(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
+    ) -> Any:
+        limit = self.max_form_memory_size
+        buffer = _MULTIPART_BUFFER if limit is None else max(min(_MULTIPART_BUFFER, limit // 2), 1)
+        parser = MultiPartParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=limit,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+            buffer_size=buffer,
+        )
+        boundary = options.get("boundary", "").encode("ascii", "replace")
+        if not boundary:
+            raise BadRequest("a multipart body needs a boundary in its Content-Type")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class SafeJSON:
+    """The json module as werkzeug's Request uses it, with nesting too deep a ValueError."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **options: Any) -> Any:
+        """Parse JSON text; a body nested too deeply is a ValueError (so a 400), not a crash."""
+        try:
+            return json.loads(text, **options)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
