@@ -225,21 +225,23 @@ def send(
     `default_headers` are `(lowercase name, name, value)` triples added where the response does
     not set that header itself (the security headers).
     """
-    headers = list(response.headers)
+    # PERF: werkzeug's own attributes (_list, _status, _status_code; stable across 3.x, pinned
+    # in pyproject.toml) instead of its properties: 0.76 -> 0.54 µs a response.
+    headers = list(response.headers._list)
     present = {name.lower() for name, _ in headers}
     for key, name, value in default_headers:
         if key not in present:
             headers.append((name, value))
     body = response.response
-    # PERF: a buffered body with its length set needs none of get_wsgi_headers' copying and
-    # fixing (~4 µs); werkzeug does the rest (streams, 204/304, Location).
+    # A buffered body with its length set needs none of get_wsgi_headers' copying and fixing
+    # (~4 µs); werkzeug does the rest (streams, 204/304, Location).
     if (
         type(body) is list
         and "content-length" in present
         and "location" not in present
-        and response.status_code not in (204, 304)
+        and response._status_code not in (204, 304)
     ):
-        start_response(response.status, headers)
+        start_response(response._status, headers)
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return body
