@@ -123,12 +123,12 @@ def create_app(settings: Mapping[str, Any] | None = None) -> App:
         return response
 
     @app.errorhandler(404)
-    def not_found(request: Request, error: Exception) -> Response:
-        return app.render("404.html", status=404)
+    def not_found(request: Request, error: Exception) -> tuple[Response, int]:
+        return app.render("404.html"), 404
 
     @app.errorhandler(500)
-    def server_error(request: Request, error: Exception) -> Response:
-        return app.render("500.html", status=500)
+    def server_error(request: Request, error: Exception) -> tuple[Response, int]:
+        return app.render("500.html"), 500
 
     return app
 
@@ -179,7 +179,9 @@ def _app(request: Request) -> App:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """Return the page `template`, rendered with `context` once the handler returns."""
-    return _app(request).render(template, status=status, **context)
+    response = _app(request).render(template, **context)
+    response.status_code = status
+    return response
 
 
 def current_user(request: Request) -> sqlite3.Row | None:

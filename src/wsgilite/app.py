@@ -320,11 +320,13 @@ class App(Router):
 
     # -- helpers for handlers and templates ----------------------------------------------------
 
-    def render(self, template: str, status: int = 200, **context: Any) -> TemplateResponse:
+    def render(self, template: str, /, **context: Any) -> TemplateResponse:
         """Return a text/html response rendered from `template` with `context`."""
-        return TemplateResponse(template, context, status=status)
+        return TemplateResponse(template, context)
 
-    def render_string(self, template: str, request: Request | None = None, **context: Any) -> str:
+    def render_string(
+        self, template: str, /, request: Request | None = None, **context: Any
+    ) -> str:
         """Render `template` to a string now (with the request's helpers when given)."""
         return str(self.templates.render(template, context, request))
 

