@@ -8,7 +8,7 @@ from .csrf import csrf_token
 from .errors import abort
 from .request import Request
 from .response import Response, redirect, safe_next_url
-from .routing import Route, RouteConflict, Router
+from .routes import Route, RouteConflict, Router
 from .sessions import Session, flash, get_flashed_messages
 
 __all__ = [

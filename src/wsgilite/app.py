@@ -25,7 +25,8 @@ from .config import Config
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .request import Request
 from .response import Response, make_response, redirect, send
-from .routing import Route, Router, RouteTable
+from .routes import Route, Router
+from .routing import RouteTable
 from .sessions import SessionCookies
 from .static import send_static
 from .templating import TemplateResponse, Templates
@@ -342,21 +343,20 @@ class App(Router):
     ) -> str:
         """Build the URL of `endpoint`; extra values become the query string."""
         if _request is not None:
-            url = self.table.build(
-                endpoint,
-                values,
-                script_name=_request.root_path,
-                host=_request.host if _external else "localhost",
-                scheme=_request.scheme,
-                external=_external,
-                method=_method,
-            )
+            host = _request.host if _external else "localhost"
+            script_name, scheme = _request.root_path, _request.scheme
         else:
-            server = self.config["SERVER_NAME"] or "localhost"
-            scheme = self.config["PREFERRED_URL_SCHEME"] or "http"
-            url = self.table.build(
-                endpoint, values, host=server, scheme=scheme, external=_external, method=_method
-            )
+            host = self.config["SERVER_NAME"] or "localhost"
+            script_name, scheme = "", self.config["PREFERRED_URL_SCHEME"] or "http"
+        url = self.table.build(
+            endpoint,
+            values,
+            script_name=script_name,
+            host=host,
+            scheme=scheme,
+            external=_external,
+            method=_method,
+        )
         if _anchor:
             url += "#" + _anchor
         return url
