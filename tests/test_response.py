@@ -215,3 +215,26 @@ def test_the_fast_response_constructor_matches_werkzeugs(
     assert ours.headers.to_wsgi_list() == theirs.headers.to_wsgi_list()
     assert ours.get_data() == theirs.get_data()
     assert vars(ours).keys() == vars(theirs).keys()
+
+
+def test_a_list_of_headers_may_repeat_a_name(app: App, client: Client) -> None:
+    @app.get("/cookies")
+    def cookies(request: Request) -> tuple[str, int, list[tuple[str, str]]]:
+        return "two cookies", 200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+
+    response = client.get("/cookies")
+
+    assert response.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+
+
+def test_a_tuple_status_reaches_every_kind_of_body(app: App, client: Client) -> None:
+    @app.get("/stream")
+    def stream(request: Request) -> tuple[Iterator[str], int]:
+        return iter(["a", "b"]), 206
+
+    @app.get("/json")
+    def json_list(request: Request) -> tuple[list[int], int]:
+        return [1], 201
+
+    assert client.get("/stream").status_code == 206
+    assert client.get("/json").status_code == 201

@@ -22,6 +22,7 @@ from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
 from .config import Config
+from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .request import Request
 from .response import Response, make_response, redirect, send
@@ -193,7 +194,7 @@ class App(Router):
         # After-hooks run on error responses too, so headers they add survive abort().
         response = self.finish(request, response)
         body = send(response, environ, start_response, self._default_headers())
-        if request.__dict__.get("files"):
+        if "files" in request.__dict__ and request.files:
             # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
             if type(body) is list:
                 request.close()
@@ -209,7 +210,7 @@ class App(Router):
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
         route, params = self.table.match(request.method, request.path)
         request.path_params = params
-        if route.csrf and request.method in csrf.UNSAFE_METHODS and self._csrf_enabled():
+        if route.csrf and request.method in UNSAFE_METHODS and self._csrf_enabled():
             csrf.check_form(request)
         for hook in self.before_hooks:
             result = hook(request)

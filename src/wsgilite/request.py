@@ -71,6 +71,9 @@ class Request(_WerkzeugRequest):
     """The request a handler receives: werkzeug's, with `app` and `path_params`."""
 
     json_module = SafeJSON  # type: ignore[assignment]
+    # PERF: class-level defaults cost nothing per request.
+    shallow = False
+    _session: Session | None = None
     form_data_parser_class = FormParser
 
     def __init__(
@@ -87,10 +90,8 @@ class Request(_WerkzeugRequest):
         if path[0] != "/" or path[:2] == "//" or not path.isascii():
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
-        self.shallow = False
         self.app = app
         self.path_params: dict[str, Any] = path_params if path_params is not None else {}
-        self._session: Session | None = None
 
     # -- what werkzeug's __init__ would have set, read on first use ------------------------------
 
