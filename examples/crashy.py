@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from wsgilite import App, Request
@@ -18,6 +19,7 @@ app = App(__name__)
 
 SECRET = "crashy-secret-in-the-exception-message"
 SLOW_SECONDS = 0.2
+STREAM_CHUNKS = 300
 
 
 @app.get("/")
@@ -49,6 +51,32 @@ def slow(request: Request) -> str:
     """Answer after a short sleep."""
     time.sleep(SLOW_SECONDS)
     return "slow ok"
+
+
+class _Chunks:
+    """A body of 64 KiB chunks whose close() leaves a note in CRASHY_CLOSED_DIR."""
+
+    # A class with close(), not a generator: a generator's finally also runs when it is garbage
+    # collected, so only close() proves the server called it (PEP 3333).
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(STREAM_CHUNKS):
+            yield b"x" * 65536
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        folder = os.environ.get("CRASHY_CLOSED_DIR")
+        if folder:
+            with open(os.path.join(folder, f"closed-{self.name}"), "w"):
+                pass
+
+
+@app.get("/stream")
+def stream(request: Request) -> _Chunks:
+    """Stream 64 KiB chunks for a few seconds; its close() is noted in CRASHY_CLOSED_DIR."""
+    return _Chunks(f"{os.getpid()}-{id(request)}")
 
 
 @app.get("/wsgi")

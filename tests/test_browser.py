@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from serving import free_port, served
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,42 +32,10 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery staple"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the notes server exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"the notes server did not listen on port {port} within 15 s:\n{log.read_text()}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    # The server leads its own process group (start_new_session), so its children stop too.
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
-
-
 @pytest.fixture
 def notes_url(tmp_path: Path) -> Iterator[str]:
     """Serve the notes site with `wsgilite run` on 127.0.0.1; yield its base URL."""
-    port = _free_port()
-    log = tmp_path / "server.log"
+    port = free_port()
     env = {
         **os.environ,
         "WSGILITE_DATABASE": str(tmp_path / "notes.db"),
@@ -81,20 +46,8 @@ def notes_url(tmp_path: Path) -> Iterator[str]:
         *(sys.executable, "-m", "wsgilite.cli", "run", "examples/notes/app.py:app"),
         *("--server", "werkzeug", "--host", "127.0.0.1", "--port", str(port)),
     ]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for_port(port, server, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(server)
+    with served(command, port, cwd=str(ROOT), env=env) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -372,3 +373,26 @@ def test_wsgilite_gunicorn_worker_is_held_by_as_many_slow_clients_as_it_has_thre
 
     assert served_beside_three == (200, b"<h1>Hello, World!</h1>")
     assert served_after == (200, b"<h1>Hello, World!</h1>")
+
+
+# -- a client that leaves mid-stream ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("worker_class", ["sync", "gthread", "gevent"])
+def test_close_is_called_on_a_stream_the_client_abandons(tmp_path: Path, worker_class: str) -> None:
+    """PEP 3333: the server calls the body's close() although the client hung up mid-stream."""
+    port = free_port()
+    command = [GUNICORN, "--chdir", str(ROOT / "examples"), "-k", worker_class, "-w", "1"]
+    command += ["-b", f"{HOST}:{port}", "crashy:app"]
+    env = {**os.environ, "CRASHY_CLOSED_DIR": str(tmp_path)}
+    with served(command, port, env=env):
+        with socket.create_connection((HOST, port), timeout=5) as sock:
+            sock.sendall(f"GET /stream HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200 OK")
+            # Linger 0: close() resets the connection, as a browser tab closed mid-download does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        closed = wait_for(lambda: any(tmp_path.glob("closed-*")), seconds=10)
+        assert get(port, "/")[0] == 200  # and the worker serves on
+
+    assert closed, "the server never called close() on the abandoned body"
