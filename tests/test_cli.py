@@ -188,6 +188,7 @@ def test_run_allows_debug_on_loopback_or_when_explicitly_allowed(
             "workers": 1,
             "debug": True,
             "reload": False,
+            "allow_remote_debug": bool(extra),
         }
     ]
 
@@ -313,3 +314,34 @@ def test_wsgilite_runs_under_gunicorns_gevent_workers() -> None:
 
     assert response.status == 200
     assert b'"multithread":true' in body
+
+
+def test_app_run_refuses_debug_on_a_public_host_too() -> None:
+    result = python(
+        """
+        from wsgilite import App
+        App(__name__).run(server="wsgiref", host="0.0.0.0", port=1, debug=True)
+        """
+    )
+
+    assert result.returncode != 0
+    assert "refusing --debug on 0.0.0.0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("127.evil.example", False),
+        ("0.0.0.0", False),
+        ("::", False),
+    ],
+)
+def test_only_loopback_hosts_count_as_loopback(host: str, loopback: bool) -> None:
+    from wsgilite.servers import is_loopback
+
+    assert is_loopback(host) is loopback

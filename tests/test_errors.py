@@ -107,10 +107,10 @@ def test_an_unhandled_exception_is_logged_and_answered_500_without_traceback(
     assert response.status_code == 500
     assert b"hunter2" not in response.data
     assert b"Traceback" not in response.data
-    record = caplog.records[-1]
-    assert "GET /boom" in record.getMessage()
-    assert record.exc_info is not None
-    assert "RuntimeError: database password is hunter2" in caplog.text
+    message = caplog.records[-1].getMessage()
+    assert message.startswith("500 on GET /boom: RuntimeError: database password is hunter2")
+    assert "Traceback (most recent call last):" in message
+    assert 'raise RuntimeError("database password is hunter2")' in message
 
 
 def test_a_500_handler_gets_the_original_exception(app: App, client: Client) -> None:
@@ -176,9 +176,28 @@ def test_a_log_line_cannot_be_forged_through_the_path(
     with caplog.at_level(logging.ERROR, logger="wsgilite"):
         client.get("/a%0d%0aINFO fake entry")
 
-    message = caplog.records[-1].getMessage()
-    assert "\n" not in message and "\r" not in message
-    assert "\\r\\nINFO fake entry" in message
+    first_line, *traceback_lines = caplog.records[-1].getMessage().splitlines()
+    assert first_line == "500 on GET /a\\r\\nINFO fake entry: RuntimeError: x"
+    assert not any(line.startswith("INFO fake entry") for line in traceback_lines)
+
+
+def test_an_exception_message_cannot_forge_a_log_line_through_the_traceback(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/user/<name>")
+    def user(request: Request, name: str) -> str:
+        try:
+            raise KeyError(name)
+        except KeyError as exc:
+            raise LookupError(f"no such user: {name}") from exc
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        client.get("/user/bob%0a2026-01-01 INFO admin logged in")
+
+    lines = caplog.text.splitlines()
+    assert not any(line.startswith("2026-01-01") for line in lines)
+    assert "LookupError: no such user: bob\\n2026-01-01 INFO admin logged in" in caplog.text
+    assert "which led to:" in caplog.text
 
 
 def test_errorhandler_rejects_a_non_error_status(app: App) -> None:

@@ -205,3 +205,15 @@ def test_invalid_utf8_in_the_query_stays_percent_encoded(
 
     assert response.status_code == 200
     assert "%" in response.text
+
+
+def test_the_raw_body_is_still_there_after_the_form_was_read(app: App, client: Client) -> None:
+    @app.post("/hook")
+    def hook(request: Request) -> dict[str, object]:
+        return {"form": request.form.to_dict(), "raw": request.get_data(as_text=True)}
+
+    response = client.post(
+        "/hook", data="event=push&ref=main", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.json == {"form": {"event": "push", "ref": "main"}, "raw": "event=push&ref=main"}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import threading
+import warnings
 from collections.abc import Iterator
+from wsgiref.validate import validator
 
 import pytest
 from werkzeug.test import Client
@@ -238,3 +241,91 @@ def test_a_tuple_status_reaches_every_kind_of_body(app: App, client: Client) -> 
 
     assert client.get("/stream").status_code == 206
     assert client.get("/json").status_code == 201
+
+
+@pytest.mark.parametrize("option", ["mimetype", "content_type"])
+def test_a_content_type_with_crlf_is_a_400_not_a_split_response(
+    app: App, client: Client, option: str
+) -> None:
+    @app.get("/download")
+    def download(request: Request) -> Response:
+        return Response("data", **{option: request.args["type"]})
+
+    response = client.get("/download?type=text/plain%0d%0aSet-Cookie:%20session=attacker")
+
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_redirect_to_client_text_with_crlf_is_a_400(app: App, client: Client) -> None:
+    @app.get("/go")
+    def go(request: Request) -> Response:
+        return redirect(request.args["to"])
+
+    response = client.get("/go?to=/home%0d%0aSet-Cookie:%20x=1")
+
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_lone_surrogate_from_client_json_is_sent_escaped(app: App, client: Client) -> None:
+    @app.post("/echo")
+    def echo(request: Request) -> dict[str, object]:
+        return {"you_sent": request.json["name"]}  # type: ignore[index]
+
+    response = client.post("/echo", data='{"name": "\\ud800"}', content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.data == b'{"you_sent":"\\ud800"}'
+
+
+def test_json_encoding_is_safe_across_threads(app: App, client: Client) -> None:
+    shared = {"when": datetime.date(2026, 1, 2), "items": [{"n": n} for n in range(50)]}
+
+    @app.get("/shared")
+    def shared_data(request: Request) -> dict[str, object]:
+        return shared
+
+    statuses: list[int] = []
+
+    def fetch() -> None:
+        local = app.test_client()
+        statuses.extend(local.get("/shared").status_code for _ in range(100))
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert statuses == [200] * 800
+
+
+def test_call_on_close_runs_for_a_buffered_response(app: App, client: Client) -> None:
+    closed: list[str] = []
+
+    @app.get("/report")
+    def report(request: Request) -> Response:
+        response = Response("done")
+        response.call_on_close(lambda: closed.append("closed"))
+        return response
+
+    response = client.get("/report")
+    assert response.text == "done"
+    response.close()  # what a server does once the body is sent
+
+    assert closed == ["closed"]
+
+
+def test_a_204_carries_no_content_type(app: App) -> None:
+    @app.delete("/items/<int:item>")
+    def remove(request: Request, item: int) -> tuple[str, int]:
+        return "", 204
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = Client(validator(app)).delete("/items/3")
+        response.close()
+
+    assert response.status_code == 204
+    assert "Content-Type" not in response.headers

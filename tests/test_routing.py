@@ -297,3 +297,81 @@ def test_a_late_route_in_a_large_table_still_matches(app: App, client: Client) -
 
     assert client.get("/api/teams/4/members/2").json == [4, 2]
     assert client.get("/api/r29/5").text == "show"
+
+
+def test_static_text_beside_a_variable_wins_as_in_werkzeug(app: App, client: Client) -> None:
+    @app.get("/posts/<slug>")
+    def post_page(request: Request, slug: str) -> str:
+        return f"page {slug}"
+
+    @app.get("/posts/<slug>.json")
+    def post_json(request: Request, slug: str) -> dict[str, str]:
+        return {"slug": slug}
+
+    @app.get("/<page>")
+    def page(request: Request, page: str) -> str:
+        return f"page {page}"
+
+    @app.get("/@<user>")
+    def profile(request: Request, user: str) -> str:
+        return f"profile {user}"
+
+    assert client.get("/posts/hello.json").json == {"slug": "hello"}
+    assert client.get("/posts/hello").text == "page hello"
+    assert client.get("/@alice").text == "profile alice"
+    assert client.get("/bob").text == "page bob"
+
+
+def test_a_static_rule_does_not_hide_a_variable_rule_with_another_method(
+    app: App, client: Client
+) -> None:
+    @app.get("/users/new")
+    def new_form(request: Request) -> str:
+        return "form"
+
+    @app.post("/users/<name>")
+    def update(request: Request, name: str) -> str:
+        return f"updated {name}"
+
+    assert client.post("/users/new").text == "updated new"
+    assert client.options("/users/new").headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    response = client.put("/users/new")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+def test_options_allows_the_methods_of_every_matching_rule(app: App, client: Client) -> None:
+    @app.get("/items/<int:item>")
+    def show(request: Request, item: int) -> str:
+        return ""
+
+    @app.delete("/items/<item>")
+    def remove(request: Request, item: str) -> str:
+        return ""
+
+    assert client.options("/items/5").headers["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+
+
+def test_the_slash_redirect_quotes_the_path_again(app: App, client: Client) -> None:
+    @app.get("/files/<path:name>/")
+    def folder(request: Request, name: str) -> str:
+        return name
+
+    assert client.get("/files/a%3Fb").headers["Location"] == "/files/a%3Fb/"
+    assert client.get("/files/a%23b").headers["Location"] == "/files/a%23b/"
+    response = client.get("/files/x%0D%0ASet-Cookie:%20a=1")
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/files/x%0D%0ASet-Cookie:%20a=1/"
+
+
+def test_a_rule_variable_named_request_is_refused_at_registration(app: App) -> None:
+    with pytest.raises(ValueError, match="names a variable 'request'"):
+        app.get("/<int:request>")(lambda request: "")
+
+
+def test_url_for_quotes_the_anchor(app: App) -> None:
+    @app.get("/page")
+    def page(request: Request) -> str:
+        return ""
+
+    assert app.url_for("page", _anchor='a b"<') == "/page#a%20b%22%3C"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -35,6 +36,16 @@ def site() -> App:
         return "cleared"
 
     return site
+
+
+def forge(key: str, data: dict[str, object]) -> str:
+    """Sign `data` exactly as wsgilite signs a session, with `key`."""
+    serializer = URLSafeTimedSerializer(
+        key,
+        salt="wsgilite.session",
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
+    return serializer.dumps(data)
 
 
 def session_cookie(client: Client) -> str | None:
@@ -121,9 +132,7 @@ def test_a_tampered_or_garbage_cookie_gives_an_empty_session(site: App, cookie: 
 
 
 def test_a_cookie_signed_with_another_key_is_ignored(site: App) -> None:
-    forged = URLSafeTimedSerializer("attacker-key", salt="wsgilite.session").dumps(
-        {"value": "admin"}
-    )
+    forged = forge("attacker-key", {"value": "admin"})
     client = site.test_client()
     client.set_cookie("session", forged)
 
@@ -202,3 +211,45 @@ def test_flash_messages_are_shown_once(site: App) -> None:
 
     assert client.get("/show").json == [["success", "Saved"], ["message", "Check your email"]]
     assert client.get("/show").json == []
+
+
+def test_a_page_that_reads_the_session_varies_on_cookie(site: App) -> None:
+    client = site.test_client()
+    client.get("/set/blue")
+
+    response = client.get("/get")
+
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Vary"] == "Cookie"
+
+
+def test_fallback_keys_from_the_environment_are_whole_keys(
+    site: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = site.test_client()
+    client.get("/set/blue")
+    monkeypatch.setenv("WSGILITE_SECRET_KEY", "the-new-key")
+    monkeypatch.setenv("WSGILITE_SECRET_KEY_FALLBACKS", f"some-older-key,{KEY}")
+    site.config.from_env()
+    forged = forge("s", {"value": "admin"})
+
+    assert site.config["SECRET_KEY_FALLBACKS"] == ["some-older-key", KEY]
+    assert client.get("/get").json == {"value": "blue"}
+    client.set_cookie("session", forged)
+    assert client.get("/get").json == {"value": None}
+
+
+def test_a_single_fallback_key_given_as_a_string_is_one_key(site: App) -> None:
+    site.config["SECRET_KEY_FALLBACKS"] = "an-old-key"
+    forged = forge("a", {"value": "admin"})
+    client = site.test_client()
+    client.set_cookie("session", forged)
+
+    assert client.get("/get").json == {"value": None}
+
+
+def test_a_cookie_signed_with_the_key_is_read(site: App) -> None:
+    client = site.test_client()
+    client.set_cookie("session", forge(KEY, {"value": "signed"}))
+
+    assert client.get("/get").json == {"value": "signed"}

@@ -11,9 +11,11 @@ import logging
 import os
 import sys
 import threading
+import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("wsgilite")
 
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
 BeforeHook = Callable[[Request], object]
 AfterHook = Callable[[Request, Response], Response]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +53,26 @@ def _log_safe(text: str, limit: int = 1000) -> str:
     if len(text) > limit:
         text = f"{text[:limit]}... ({len(text)} characters)"
     return text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    # logging's own traceback ends with str(exc) as it is, CR/LF included, which could forge a
+    # log line; this one escapes every exception's message (chained ones too).
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts = []
+    for index, item in enumerate(reversed(chain)):
+        if index:
+            parts.append("\nwhich led to:\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(item.__traceback__))
+        parts.append(_log_safe(f"{type(item).__qualname__}: {item}"))
+    return "".join(parts)
 
 
 class App(Router):
@@ -77,8 +101,7 @@ class App(Router):
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
         self._start_lock = threading.Lock()
-        self._headers_source: object = None
-        self._headers: tuple[tuple[str, str, str], ...] = ()
+        self._headers: tuple[object, tuple[tuple[str, str, str], ...]] = (None, ())
         _APPS.add(self)
         self.sessions = SessionCookies(self.config)
         folders = [os.path.join(self.root_path, template_folder)] if template_folder else []
@@ -221,11 +244,11 @@ class App(Router):
     def error_response(self, request: Request, exc: HTTPException) -> Response:
         """Answer an HTTP error through the user's handler or the default JSON/HTML body."""
         if isinstance(exc, RequestRedirect):
-            # The table redirects by path; keep the mount point and the query string.
+            # The table redirects by decoded path: quote it again (a %3F stays in the path, a
+            # %0A never reaches a header), keep the mount point and the query string.
+            location = quote(request.root_path + exc.new_url, safe=_PATH_SAFE)
             query = request.environ.get("QUERY_STRING")
-            return redirect(
-                request.root_path + exc.new_url + (f"?{query}" if query else ""), exc.code
-            )
+            return redirect(location + (f"?{query}" if query else ""), exc.code)
         handler = self.error_handlers.find(exc)
         if handler is not None:
             try:
@@ -248,11 +271,11 @@ class App(Router):
         if self.debug:
             raise exc  # the interactive debugger (app.run(debug=True)) shows it
         logger.error(
-            "500 on %s %s: %s",
+            "500 on %s %s: %s\n%s",
             _log_safe(request.method),
             _log_safe(request.path),
             _log_safe(f"{type(exc).__name__}: {exc}"),
-            exc_info=exc,
+            _safe_traceback(exc),
         )
         error = internal_error(exc)
         handler = self.error_handlers.find(error)
@@ -273,6 +296,7 @@ class App(Router):
             if request._session is not None:
                 self.sessions.save(request, response)
         except Exception as exc:
+            response.close()  # a static file it held is released now, not at collection
             response = self._last_resort(request, exc)
         if self.config["ACCESS_LOG"]:
             logger.info(
@@ -295,14 +319,16 @@ class App(Router):
         return response
 
     def _default_headers(self) -> tuple[tuple[str, str, str], ...]:
-        # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per request.
+        # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per
+        # request; source and result are one attribute, so a thread never sees half of it.
         configured = self.config["SECURITY_HEADERS"]
-        if configured is not self._headers_source:
-            self._headers_source = configured
-            self._headers = tuple(
+        source, headers = self._headers
+        if configured is not source:
+            headers = tuple(
                 (name.lower(), name, value) for name, value in (configured or {}).items()
             )
-        return self._headers
+            self._headers = (configured, headers)
+        return headers
 
     def _csrf_enabled(self) -> bool:
         setting = self.config["CSRF"]
@@ -359,7 +385,7 @@ class App(Router):
             method=_method,
         )
         if _anchor:
-            url += "#" + _anchor
+            url += "#" + quote(_anchor, safe=_PATH_SAFE + "?")
         return url
 
     # -- serving and testing -------------------------------------------------------------------

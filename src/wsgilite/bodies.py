@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART_BUFFER = 64 * 1024
+_SPOOL_IN_MEMORY = 512 * 1024
 
 
 def unreadable(exc: Exception) -> BadRequest:
@@ -79,22 +81,21 @@ def input_stream(environ: WSGIEnvironment, max_content_length: int | None) -> IO
         return io.BytesIO()  # no length and no end marker: reading could block forever
     if max_content_length is None:
         return source
-    # A chunked body: read one byte past the limit to know whether it went past it.
-    data = _read_up_to(source, max_content_length + 1)
-    if len(data) > max_content_length:
-        raise RequestEntityTooLarge()
-    return io.BytesIO(data)
-
-
-def _read_up_to(source: IO[bytes], size: int) -> bytes:
-    parts = []
-    while size > 0:
-        chunk = source.read(min(size, _MULTIPART_BUFFER))
+    # A chunked body: read one byte past the limit to know whether it went past it, into memory
+    # up to 512 kB and a temporary file beyond.
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
+    remaining = max_content_length + 1
+    while remaining > 0:
+        chunk = source.read(min(remaining, _MULTIPART_BUFFER))
         if not chunk:
             break
-        parts.append(chunk)
-        size -= len(chunk)
-    return b"".join(parts)
+        spool.write(chunk)
+        remaining -= len(chunk)
+    if spool.tell() > max_content_length:
+        spool.close()
+        raise RequestEntityTooLarge()
+    spool.seek(0)
+    return cast(IO[bytes], spool)
 
 
 def read_body(environ: WSGIEnvironment, length: int) -> bytes:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .servers import SERVERS, is_loopback, run
+from .servers import SERVERS, RemoteDebugRefused, check_debug_host, run
 
 
 class AppNotFound(SystemExit):
@@ -86,14 +86,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `wsgilite` command line."""
     args = _parser().parse_args(argv)
-    remote = args.command == "run" and not is_loopback(args.host)
-    if remote and args.debug and not args.allow_remote_debug:
-        print(
-            f"refusing --debug on {args.host}: the debugger lets anyone who reaches it run "
-            "code. Serve on 127.0.0.1, or add --allow-remote-debug if you really mean it.",
-            file=sys.stderr,
-        )
-        return 2
+    if args.command == "run":
+        try:
+            check_debug_host(args.host, args.debug, args.allow_remote_debug)
+        except RemoteDebugRefused as exc:
+            print(exc, file=sys.stderr)
+            return 2
     app = load_app(args.app)
     if args.command == "routes":
         print(format_routes(app))
@@ -114,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         debug=args.debug,
         reload=args.reload,
+        allow_remote_debug=args.allow_remote_debug,
         **gunicorn_options,
     )
     return 0

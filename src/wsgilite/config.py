@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 _TEXT_KEYS = frozenset({"SECRET_KEY", "SERVER_NAME", "SESSION_COOKIE_DOMAIN"})
+_LIST_KEYS = frozenset({"SECRET_KEY_FALLBACKS", "TRUSTED_HOSTS"})
 
 
 def parse_env_value(text: str) -> Any:
@@ -85,7 +86,7 @@ class Config(dict[str, Any]):
         self.from_mapping(namespace)
 
     def from_env(self, prefix: str = "WSGILITE_") -> None:
-        """Update from environment variables named `prefix + KEY`, typed ("1"/"true" -> True)."""
+        """Update from `prefix + KEY` variables, typed ("1"/"true" -> True; lists split on ",")."""
         for name, text in os.environ.items():
             if name.startswith(prefix) and len(name) > len(prefix):
                 key = name[len(prefix) :]
@@ -93,6 +94,9 @@ class Config(dict[str, Any]):
 
     def _typed(self, key: str, text: str) -> Any:
         current = self.get(key)
+        if key in _LIST_KEYS:
+            # "old-key-1,old-key-2" is two keys, never a string of one-letter keys.
+            return [item.strip() for item in text.split(",") if item.strip()]
         if isinstance(current, str) or key in _TEXT_KEYS:
             return text  # a secret made of digits is still a secret, not a number
         value = parse_env_value(text)

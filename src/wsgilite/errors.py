@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.exceptions import abort as _werkzeug_abort
 
-from .response import HTML_UTF8, JSON_TYPE, Response, json_bytes
+from .response import HTML_UTF8, JSON_TYPE, Response, UnsafeHeaderValue, json_bytes
 
 if TYPE_CHECKING:
     from .request import Request
@@ -49,12 +49,12 @@ _HTML_PAGE = (
 )
 
 # PERF: (status, kind, description) -> body, so a repeated 404 or 405 costs no formatting.
-_body_cache: dict[tuple[int, bool, str], bytes] = {}
+_body_cache: dict[tuple[int, bool, str, str], bytes] = {}
 
 
 def error_body(code: int, name: str, description: str, as_json: bool) -> bytes:
     """Return the error body for a status, as JSON or as a small HTML page."""
-    key = (code, as_json, description)
+    key = (code, as_json, name, description)
     body = _body_cache.get(key)
     if body is None:
         if as_json:
@@ -126,8 +126,10 @@ class ErrorHandlers:
 
 
 def client_fault(exc: Exception) -> HTTPException | None:
-    """Return the 4xx for a failure that client input caused inside werkzeug, else None."""
-    if isinstance(exc, ValueError) and "must not contain newline" in str(exc):
+    """Return the 4xx for a failure that client input caused, else None."""
+    if isinstance(exc, UnsafeHeaderValue) or (
+        isinstance(exc, ValueError) and "must not contain newline" in str(exc)
+    ):
         # A handler copied client text with CR/LF into a header; werkzeug refused to send it.
         return BadRequest("a value sent in the request cannot go into a response header")
     return None

@@ -9,8 +9,9 @@ responses.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -192,6 +193,10 @@ class Request(_WerkzeugRequest):
             body, self.max_form_memory_size, self.max_form_parts
         )
         self.__dict__["files"] = _EMPTY
+        # The body was read: get_data() returns it from here (a webhook may check a signature
+        # over it), and the stream is spent, so nothing reads the socket past the body.
+        self._cached_data = body
+        self.__dict__["stream"] = io.BytesIO()
         return True
 
     @cached_property
@@ -233,7 +238,15 @@ class Request(_WerkzeugRequest):
             self._session = self.app.sessions.open(self)
         return self._session
 
-    def get_data(  # type: ignore[override]
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[False] = False, parse_form_data: bool = False
+    ) -> bytes: ...
+    @overload
+    def get_data(
+        self, cache: bool = True, as_text: Literal[True] = ..., parse_form_data: bool = False
+    ) -> str: ...
+    def get_data(
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
     ) -> bytes | str:
         """Read the body (see werkzeug); a body the server cannot read is a 400."""

@@ -46,9 +46,20 @@ STATUS_LINES: dict[int, str] = {
 }
 
 
+class UnsafeHeaderValue(ValueError):
+    """A header value held CR, LF or NUL: sending it would split the response."""
+
+
+def check_header_value(value: str) -> str:
+    """Return `value`, or raise UnsafeHeaderValue if it could split the response."""
+    if "\n" in value or "\r" in value or "\x00" in value:
+        raise UnsafeHeaderValue(f"header value {value[:80]!r} holds CR, LF or NUL")
+    return value
+
+
 @functools.lru_cache(maxsize=64)
 def _content_type(mimetype: str) -> str:
-    return get_content_type(mimetype, "utf-8")
+    return check_header_value(get_content_type(mimetype, "utf-8"))
 
 
 class Response(_WerkzeugResponse):
@@ -69,13 +80,19 @@ class Response(_WerkzeugResponse):
         if (kind is bytes or kind is str) and headers is None and type(status) in (int, NoneType):
             # PERF: werkzeug's __init__ costs ~2 µs for a plain body; this sets the same state
             # in ~0.4 µs (tests/test_response.py checks both agree).
-            body: bytes = response.encode() if kind is str else response  # type: ignore[union-attr,assignment]
+            # "replace": a lone surrogate (from client JSON, say) must not make a 500.
+            body: bytes = response.encode("utf-8", "replace") if kind is str else response  # type: ignore[union-attr,assignment]
             code: int = status or 200  # type: ignore[assignment]
             line = STATUS_LINES.get(code)
             if line is not None:
                 self.headers = _headers(
                     [
-                        ("Content-Type", content_type or _content_type(mimetype or "text/html")),
+                        (
+                            "Content-Type",
+                            check_header_value(content_type)
+                            if content_type
+                            else _content_type(mimetype or self.default_mimetype),
+                        ),
                         ("Content-Length", str(len(body))),
                     ]
                 )
@@ -107,9 +124,12 @@ def _json_default(value: Any) -> Any:
 
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+_ascii_encoder = json.JSONEncoder(separators=(",", ":"), default=_json_default)
 # PERF: the C encoder called directly skips JSONEncoder.encode's Python layers (~0.6 µs a body).
+# markers=None: it keeps no state between calls, so threads can share it; a circular structure
+# ends in RecursionError (a 500 naming it) instead of ValueError.
 _c_encode = (
-    c_make_encoder({}, _json_default, encode_basestring, None, ":", ",", False, False, True)
+    c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, True)
     if c_make_encoder is not None
     else None
 )
@@ -118,15 +138,21 @@ _c_encode = (
 def json_bytes(value: Any) -> bytes:
     """Encode `value` as compact UTF-8 JSON (dataclasses, dates, UUIDs and decimals included)."""
     if _c_encode is not None and type(value) in (dict, list):
-        return "".join(_c_encode(value, 0)).encode()
-    return _json_encoder.encode(value).encode()
+        text = "".join(_c_encode(value, 0))
+    else:
+        text = _json_encoder.encode(value)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800") has no UTF-8 form: send it \u-escaped.
+        return _ascii_encoder.encode(value).encode()
 
 
 def encode_body(result: object) -> tuple[bytes, str] | None:
     """Return `(body, content_type)` for a str, bytes, dict or list; None for anything else."""
     kind = type(result)
     if kind is str:
-        return result.encode(), HTML_UTF8  # type: ignore[attr-defined]
+        return result.encode("utf-8", "replace"), HTML_UTF8  # type: ignore[attr-defined]
     if kind is dict or kind is list:
         return json_bytes(result), JSON_TYPE
     if kind is bytes:
@@ -187,9 +213,7 @@ def _split_content_type(headers: dict[str, Any]) -> tuple[str | None, list[tuple
     rest = []
     for name, value in headers.items():
         if name.lower() == "content-type":
-            content_type = str(value)
-            if "\r" in content_type or "\n" in content_type:
-                raise ValueError("Header values must not contain newline characters.")
+            content_type = check_header_value(str(value))
         else:
             rest.append((name, value))
     return content_type, rest
@@ -230,8 +254,7 @@ def _body_response(
 
 def redirect(location: str, code: int = 302) -> Response:
     """Return a redirect response to `location` (CR/LF refused, so no header injection)."""
-    if "\r" in location or "\n" in location or "\x00" in location:
-        raise ValueError("a redirect location may not contain CR, LF or NUL")
+    check_header_value(location)
     response = Response(status=code)
     response.headers["Location"] = location
     return response
@@ -274,11 +297,15 @@ def send(
         and "content-length" in present
         and "location" not in present
         and response._status_code not in (204, 304)
+        and not response._on_close
     ):
         start_response(response._status, headers)
-        if environ.get("REQUEST_METHOD") == "HEAD":
+        if environ.get("REQUEST_METHOD", "").upper() == "HEAD":
             return []
         return body
-    if len(headers) > len(response.headers):
+    if response._status_code == 204 and "content-type" in present:
+        # PEP 3333 validators, and RFC 9110, expect no Content-Type on a response with no content.
+        headers = [(name, value) for name, value in headers if name.lower() != "content-type"]
+    if headers != response.headers._list:
         response.headers = Headers(headers)
     return response(environ, start_response)

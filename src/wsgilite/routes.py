@@ -7,6 +7,7 @@ nothing; `routing.RouteTable` does that, for the App.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 Handler = Callable[..., object]
 H = TypeVar("H", bound=Handler)
 
+_VARIABLE = re.compile(r"<(?:[^<>]*:)?(\w+)>")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -74,6 +76,11 @@ class Router:
         """
         if not rule.startswith("/"):
             raise ValueError(f"route rule {rule!r} must start with '/'")
+        if "request" in _VARIABLE.findall(rule):
+            raise ValueError(
+                f"route rule {rule!r} names a variable 'request', which is the handler's first "
+                "argument; give the variable another name"
+            )
         wanted = frozenset(method.upper() for method in (methods or ("GET",)))
         unknown = wanted - METHODS
         if unknown:

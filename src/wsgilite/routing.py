@@ -8,6 +8,7 @@ MethodNotAllowed or RequestRedirect.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -39,25 +40,28 @@ class FiniteFloatConverter(FloatConverter):
 
 @dataclass(slots=True)
 class _Entry:
-    """All routes sharing one rule: the handler for each method and the Allow header."""
+    """All routes sharing one rule: the handler for each method, and the methods allowed."""
 
     by_method: dict[str, Route] = field(default_factory=dict)
-    allow: tuple[str, ...] = ()
-    options: Route | None = None
+    allow: frozenset[str] = frozenset()
 
     def add(self, route: Route) -> None:
         for method in route.methods:
             self.by_method[method] = route
         if "GET" in route.methods and "HEAD" not in self.by_method:
             self.by_method["HEAD"] = route
-        self.allow = tuple(sorted({*self.by_method, "OPTIONS"}))
-        allow_header = ", ".join(self.allow)
+        self.allow = frozenset({*self.by_method, "OPTIONS"})
 
-        def options(request: object, **params: object) -> tuple[str, int, dict[str, str]]:
-            return "", 200, {"Allow": allow_header}
 
-        # PERF: the automatic OPTIONS answer and its Allow header are built once per rule.
-        self.options = Route(route.rule, frozenset({"OPTIONS"}), options, "", csrf=False)
+@functools.lru_cache(maxsize=256)
+def _options_route(allow: frozenset[str]) -> Route:
+    # PERF: one automatic OPTIONS answer per set of allowed methods, built once.
+    header = ", ".join(sorted(allow))
+
+    def options(request: object, **params: object) -> tuple[str, int, dict[str, str]]:
+        return "", 200, {"Allow": header}
+
+    return Route("", frozenset({"OPTIONS"}), options, "", csrf=False)
 
 
 @dataclass(slots=True)
@@ -114,7 +118,7 @@ class RouteTable:
         if pattern is None:
             pattern = self._compile(rule, trace)
             self._patterns[route.rule] = pattern
-            self._index(pattern, trace)
+            self._index(pattern, rule)
         pattern.entry.add(route)
 
     def _compile(self, rule: Rule, trace: list[tuple[bool, str]]) -> _Pattern:
@@ -135,11 +139,11 @@ class RouteTable:
             regex=re.compile("".join(regex) + r"\Z", re.DOTALL),
             converters=converters,
             entry=_Entry(),
-            sort_key=_sort_key(rule, trace),
+            sort_key=_sort_key(rule),
         )
 
-    def _index(self, pattern: _Pattern, trace: list[tuple[bool, str]]) -> None:
-        first = _first_static_segment(trace)
+    def _index(self, pattern: _Pattern, rule: Rule) -> None:
+        first = _first_static_segment(rule)
         if first is None:
             self._wildcard.append(pattern)
             for name, bucket in self._buckets.items():
@@ -151,13 +155,14 @@ class RouteTable:
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
         """Return the route and converted parameters for `method` and `path`."""
+        allowed: set[str] = set()
         entry = self._static.get(path)
         if entry is not None:
             route = entry.by_method.get(method)
             if route is not None:
                 return route, {}
-            return self._other_method(entry, method), {}
-        allowed: set[str] = set()
+            # As werkzeug does: a rule with variables may still take this method.
+            allowed.update(entry.allow)
         for pattern in self._candidates(path):
             found = pattern.regex.match(path)
             if found is None:
@@ -172,10 +177,10 @@ class RouteTable:
             route = pattern.entry.by_method.get(method)
             if route is not None:
                 return route, params
-            if method == "OPTIONS":
-                return self._other_method(pattern.entry, method), {}
             allowed.update(pattern.entry.allow)
         if allowed:
+            if method == "OPTIONS":
+                return _options_route(frozenset(allowed)), {}
             raise MethodNotAllowed(valid_methods=sorted(allowed))
         if not path.endswith("/") and self._matches(path + "/"):
             # As werkzeug does: /a answers a permanent redirect to /a/ when only /a/ exists.
@@ -186,11 +191,6 @@ class RouteTable:
         end = path.find("/", 1)
         first = path[1:] if end < 0 else path[1:end]
         return self._buckets.get(first, self._wildcard)
-
-    def _other_method(self, entry: _Entry, method: str) -> Route:
-        if method == "OPTIONS" and entry.options is not None:
-            return entry.options
-        raise MethodNotAllowed(valid_methods=list(entry.allow))
 
     def _matches(self, path: str) -> bool:
         if path in self._static:
@@ -227,26 +227,14 @@ def _by_weight(pattern: _Pattern) -> tuple[Any, ...]:
     return pattern.sort_key
 
 
-def _sort_key(rule: Rule, trace: list[tuple[bool, str]]) -> tuple[Any, ...]:
-    # Segment by segment, as werkzeug orders them: a static segment before a variable one,
-    # a longer static text first, then the lighter converter (int 50 before string 100).
-    key: list[tuple[int, int]] = []
-    weights: list[int] = []
-    text_length = 0
-    for is_variable, text in [*trace, (False, "/")]:
-        if is_variable:
-            weights.append(rule._converters[text].weight)
-        elif text != "/":
-            text_length += len(text)
-        elif weights or text_length:
-            key.append((1, max(weights)) if weights else (0, -text_length))
-            weights, text_length = [], 0
-    return (*key, (2, 0))
+def _sort_key(rule: Rule) -> tuple[Any, ...]:
+    # Part by part (a part is a segment, or the rest of the path after a `path` converter), in
+    # werkzeug's own order: a static part first, then werkzeug's weighting of a part with
+    # variables (more static text, then lighter converters: int 50 before string 100).
+    return tuple((0,) if part.static else (1, part.weight) for part in rule._parts[1:])
 
 
-def _first_static_segment(trace: list[tuple[bool, str]]) -> str | None:
-    # trace is [(False, "/"), (False, "users"), (False, "/"), (True, "id"), ...]; the first
-    # segment is static when it holds no variable: "/users/<id>" yes, "/user-<id>" no.
-    if len(trace) >= 2 and not trace[1][0] and (len(trace) == 2 or trace[2] == (False, "/")):
-        return trace[1][1]
-    return None
+def _first_static_segment(rule: Rule) -> str | None:
+    # "/users/<id>" is indexed under "users"; "/user-<id>" and "/<path:p>" go with every path.
+    first = rule._parts[1]
+    return first.content if first.static and first.content else None

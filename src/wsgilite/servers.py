@@ -7,6 +7,7 @@ application API, with its own workers. This module knows only the WSGI callable 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socketserver
 from collections.abc import Callable, Iterable
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SERVERS = ("wsgiref", "werkzeug", "gunicorn")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 logger = logging.getLogger("wsgilite")
 
@@ -33,7 +33,25 @@ class _QuietHandler(WSGIRequestHandler):
 
 def is_loopback(host: str) -> bool:
     """Tell whether `host` is reachable only from this machine."""
-    return host in LOOPBACK or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def check_debug_host(host: str, debug: bool, allow_remote_debug: bool) -> None:
+    """Refuse the interactive debugger on a host others can reach, unless explicitly allowed."""
+    if debug and not allow_remote_debug and not is_loopback(host):
+        raise RemoteDebugRefused(
+            f"refusing --debug on {host}: the debugger lets anyone who reaches it run code. "
+            "Serve on 127.0.0.1, or add --allow-remote-debug if you really mean it."
+        )
+
+
+class RemoteDebugRefused(ValueError):
+    """debug=True was asked for on a host that is not loopback."""
 
 
 def run(
@@ -44,11 +62,13 @@ def run(
     workers: int = 1,
     debug: bool = False,
     reload: bool = False,
+    allow_remote_debug: bool = False,
     **options: Any,
 ) -> None:
     """Serve `app` on `host:port` with `server` until interrupted."""
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
+    check_debug_host(host, debug, allow_remote_debug)
     if debug and hasattr(app, "debug"):
         app.debug = True
     if server == "werkzeug":

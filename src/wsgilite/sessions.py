@@ -55,7 +55,10 @@ class SessionCookies:
                 "request.session needs app.config['SECRET_KEY']; set it to a long random string, "
                 "e.g. secrets.token_hex(32), or WSGILITE_SECRET_KEY with app.config.from_env()"
             )
-        fallbacks = list(self.config.get("SECRET_KEY_FALLBACKS") or [])
+        fallbacks = self.config.get("SECRET_KEY_FALLBACKS") or []
+        if isinstance(fallbacks, str | bytes):
+            fallbacks = [fallbacks]  # one key, not one key per character
+        fallbacks = [fallback for fallback in fallbacks if fallback]
         # itsdangerous signs with the last key and verifies with all of them.
         return URLSafeTimedSerializer(
             [*fallbacks, key],
@@ -80,7 +83,11 @@ class SessionCookies:
     def save(self, request: Request, response: Response) -> None:
         """Write the session cookie if the session changed (delete it once it is emptied)."""
         session = request._session
-        if session is None or not session.modified:
+        if session is None:
+            return
+        # The page depended on the cookie, even if it did not change it: caches must know.
+        response.vary.add("Cookie")
+        if not session.modified:
             return
         config = self.config
         name = config["SESSION_COOKIE_NAME"]
@@ -91,7 +98,6 @@ class SessionCookies:
             "httponly": config["SESSION_COOKIE_HTTPONLY"],
             "samesite": config["SESSION_COOKIE_SAMESITE"],
         }
-        response.vary.add("Cookie")
         if not session:
             if not session.new:
                 response.delete_cookie(name, **options)
