@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import pytest
 from werkzeug.test import Client
 
 from wsgilite import App, Request, Response, abort
@@ -125,23 +123,6 @@ def test_an_untrusted_host_is_400(app: App, client: Client) -> None:
 
     assert client.get("/", headers={"Host": "example.org"}).status_code == 200
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
-
-
-def test_the_access_log_has_one_escaped_line_per_request(
-    app: App, client: Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    app.config["ACCESS_LOG"] = True
-
-    @app.get("/<path:anything>")
-    def echo(request: Request, anything: str) -> str:
-        return "ok"
-
-    with caplog.at_level(logging.INFO, logger="wsgilite"):
-        client.get("/a%0aforged?q=1")
-
-    lines = [record.getMessage() for record in caplog.records]
-    assert len(lines) == 1
-    assert '"GET /a\\nforged?q=1" 200' in lines[0]
 
 
 def test_decorators_keep_the_handlers_type(app: App) -> None:

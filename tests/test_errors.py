@@ -166,40 +166,6 @@ def test_debug_mode_lets_the_exception_reach_the_debugger(app: App, client: Clie
         client.get("/boom")
 
 
-def test_a_log_line_cannot_be_forged_through_the_path(
-    app: App, client: Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    @app.get("/<path:anything>")
-    def boom(request: Request, anything: str) -> str:
-        raise RuntimeError("x")
-
-    with caplog.at_level(logging.ERROR, logger="wsgilite"):
-        client.get("/a%0d%0aINFO fake entry")
-
-    first_line, *traceback_lines = caplog.records[-1].getMessage().splitlines()
-    assert first_line == "500 on GET /a\\r\\nINFO fake entry: RuntimeError: x"
-    assert not any(line.startswith("INFO fake entry") for line in traceback_lines)
-
-
-def test_an_exception_message_cannot_forge_a_log_line_through_the_traceback(
-    app: App, client: Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    @app.get("/user/<name>")
-    def user(request: Request, name: str) -> str:
-        try:
-            raise KeyError(name)
-        except KeyError as exc:
-            raise LookupError(f"no such user: {name}") from exc
-
-    with caplog.at_level(logging.ERROR, logger="wsgilite"):
-        client.get("/user/bob%0a2026-01-01 INFO admin logged in")
-
-    lines = caplog.text.splitlines()
-    assert not any(line.startswith("2026-01-01") for line in lines)
-    assert "LookupError: no such user: bob\\n2026-01-01 INFO admin logged in" in caplog.text
-    assert "which led to:" in caplog.text
-
-
 def test_errorhandler_rejects_a_non_error_status(app: App) -> None:
     with pytest.raises(ValueError, match="400 to 599"):
         app.errorhandler(200)

@@ -7,11 +7,9 @@ is registered. The App wires the other modules together; none of them imports it
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
-import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +24,7 @@ from . import csrf
 from .config import Config
 from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
+from .logs import log_access, log_crash
 from .request import Request
 from .response import Response, make_response, redirect, send
 from .routes import Route, Router
@@ -38,41 +37,11 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.test import Client
 
-logger = logging.getLogger("wsgilite")
-
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 
 BeforeHook = Callable[[Request], object]
 AfterHook = Callable[[Request, Response], Response]
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _log_safe(text: str, limit: int = 1000) -> str:
-    # A client controls the path: escape CR, LF and other controls so it cannot forge log lines,
-    # and cut it so a 100 kB path cannot flood the log.
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(text)} characters)"
-    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
-def _safe_traceback(exc: BaseException) -> str:
-    # logging's own traceback ends with str(exc) as it is, CR/LF included, which could forge a
-    # log line; this one escapes every exception's message (chained ones too).
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__
-        )
-    parts = []
-    for index, item in enumerate(reversed(chain)):
-        if index:
-            parts.append("\nwhich led to:\n")
-        parts.append("Traceback (most recent call last):\n")
-        parts.extend(traceback.format_tb(item.__traceback__))
-        parts.append(_log_safe(f"{type(item).__qualname__}: {item}"))
-    return "".join(parts)
 
 
 class App(Router):
@@ -270,20 +239,14 @@ class App(Router):
             return http_error_response(fault, request.headers.get("Accept"))
         if self.debug:
             raise exc  # the interactive debugger (app.run(debug=True)) shows it
-        logger.error(
-            "500 on %s %s: %s\n%s",
-            _log_safe(request.method),
-            _log_safe(request.path),
-            _log_safe(f"{type(exc).__name__}: {exc}"),
-            _safe_traceback(exc),
-        )
+        log_crash(request, exc, "500")
         error = internal_error(exc)
         handler = self.error_handlers.find(error)
         if handler is not None:
             try:
                 return make_response(handler(request, error), handler)
             except Exception as handler_exc:
-                logger.error("the error handler for 500 failed too", exc_info=handler_exc)
+                log_crash(request, handler_exc, "the error handler for 500 failed too")
         return http_error_response(error, request.headers.get("Accept"))
 
     def finish(self, request: Request, response: Response) -> Response:
@@ -299,13 +262,7 @@ class App(Router):
             response.close()  # a static file it held is released now, not at collection
             response = self._last_resort(request, exc)
         if self.config["ACCESS_LOG"]:
-            logger.info(
-                '%s "%s %s" %s',
-                request.remote_addr or "-",
-                _log_safe(request.method),
-                _log_safe(request.full_path if request.query_string else request.path),
-                response.status_code,
-            )
+            log_access(request, response.status_code)
         return response
 
     def _last_resort(self, request: Request, exc: Exception) -> Response:
@@ -314,7 +271,7 @@ class App(Router):
             try:
                 self.templates.render_response(response, request)
             except Exception as template_exc:
-                logger.error("the 500 page failed to render", exc_info=template_exc)
+                log_crash(request, template_exc, "the 500 page failed to render")
                 return http_error_response(internal_error(exc), request.headers.get("Accept"))
         return response
 
