@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from wsgilite.bodies import SafeInput, input_stream, parse_urlencoded
+from wsgilite.bodies import SafeInput, input_stream, parse_urlencoded, read_body
 
 
 @given(st.text(alphabet=st.sampled_from("ab=&+%20é%zZ"), max_size=40))
@@ -65,3 +65,18 @@ def test_any_server_error_while_reading_is_a_400() -> None:
         SafeInput(Broken()).read(10)
     with pytest.raises(BadRequest):
         SafeInput(Broken()).readline()
+
+
+def test_a_body_is_read_whole_from_a_server_giving_short_reads() -> None:
+    class Trickle(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            return super().read(min(size or 1, 3) if size and size > 0 else size)
+
+    environ = {"wsgi.input": Trickle(b"a=1&b=22&c=333"), "CONTENT_LENGTH": "14"}
+
+    assert read_body(environ, 14) == b"a=1&b=22&c=333"
+
+
+def test_a_body_shorter_than_its_length_is_400() -> None:
+    with pytest.raises(BadRequest, match="ended before its Content-Length"):
+        read_body({"wsgi.input": io.BytesIO(b"abc")}, 10)

@@ -100,14 +100,19 @@ def input_stream(environ: WSGIEnvironment, max_content_length: int | None) -> IO
 
 def read_body(environ: WSGIEnvironment, length: int) -> bytes:
     """Read exactly `length` bytes of a body whose length is known, or answer 400."""
+    stream = environ["wsgi.input"]
+    body = b""
     try:
-        body: bytes = environ["wsgi.input"].read(length) if length else b""
+        while len(body) < length:
+            # One read is the rule; a server may return less, so read on until the length.
+            chunk = stream.read(length - len(body))
+            if not chunk:
+                raise BadRequest("the request body ended before its Content-Length")
+            body += chunk
     except HTTPException:
         raise
     except Exception as exc:
         raise unreadable(exc) from None
-    if len(body) < length:
-        raise BadRequest("the request body ended before its Content-Length")
     return body
 
 
