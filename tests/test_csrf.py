@@ -107,16 +107,57 @@ def test_a_route_or_router_can_opt_out(site: App) -> None:
     assert client.post("/api/forms", data={"a": "1"}).text == "api"
 
 
-def test_csrf_is_off_without_a_secret_key_unless_forced() -> None:
+def test_csrf_is_off_without_a_secret_key_or_when_turned_off() -> None:
     site = App(__name__)
 
     @site.post("/submit")
     def submit(request: Request) -> str:
         return "accepted"
 
-    assert site.test_client().post("/submit", data={"a": "1"}).text == "accepted"
-    site.config["CSRF"] = False
+    cross_site = {"Sec-Fetch-Site": "cross-site"}
+    assert site.test_client().post("/submit", data={"a": "1"}, headers=cross_site).text == (
+        "accepted"
+    )
     site.config["SECRET_KEY"] = "k"
+    assert site.test_client().post("/submit", data={"a": "1"}, headers=cross_site).status_code == (
+        400
+    )
+    site.config["CSRF"] = False
+    assert site.test_client().post("/submit", data={"a": "1"}, headers=cross_site).text == (
+        "accepted"
+    )
+
+
+def test_by_default_a_first_post_without_a_session_needs_no_token(site: App) -> None:
+    # A script's or a test's first form post: no session cookie for a forgery to ride on.
     assert site.test_client().post("/submit", data={"a": "1"}).text == "accepted"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ],
+)
+def test_by_default_a_post_from_another_site_needs_the_token(
+    site: App, headers: dict[str, str]
+) -> None:
+    # Login forgery: the victim has no session yet, but the browser says who sent the form.
+    response = site.test_client().post("/submit", data={"a": "1"}, headers=headers)
+
+    assert response.status_code == 400
+
+
+def test_a_same_origin_post_without_a_session_needs_no_token(site: App) -> None:
+    headers = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+
+    assert site.test_client().post("/submit", data={"a": "1"}, headers=headers).text == "accepted"
+
+
+def test_strict_csrf_needs_the_token_on_every_form_post(site: App) -> None:
     site.config["CSRF"] = True
+
     assert site.test_client().post("/submit", data={"a": "1"}).status_code == 400

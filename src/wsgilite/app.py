@@ -202,8 +202,8 @@ class App(Router):
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
         route, params = self.table.match(request.method, request.path)
         request.path_params = params
-        if route.csrf and request.method in UNSAFE_METHODS and self._csrf_enabled():
-            csrf.check_form(request)
+        if route.csrf and request.method in UNSAFE_METHODS:
+            self._check_csrf(request)
         for hook in self.before_hooks:
             result = hook(request)
             if result is not None:
@@ -287,11 +287,13 @@ class App(Router):
             self._headers = (configured, headers)
         return headers
 
-    def _csrf_enabled(self) -> bool:
+    def _check_csrf(self, request: Request) -> None:
         setting = self.config["CSRF"]
-        if setting is None:
-            return bool(self.config["SECRET_KEY"])
-        return bool(setting)
+        if setting is None:  # the default: on with a SECRET_KEY, where a forgery could hurt
+            if self.config["SECRET_KEY"]:
+                csrf.check_form(request, False, self.config["SESSION_COOKIE_NAME"])
+        elif setting:
+            csrf.check_form(request, True, self.config["SESSION_COOKIE_NAME"])
 
     def _start(self) -> None:
         # Threaded servers: a request arriving while the hooks run waits for them, and a hook

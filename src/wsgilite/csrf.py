@@ -4,6 +4,12 @@
 random pad each time so the page never shows the same bytes twice (BREACH). A POST, PUT, PATCH or
 DELETE with a form body must send it back as the `csrf_token` field or the `X-CSRF-Token` header,
 or it is answered 400. JSON bodies are not forms; a route or router can also opt out.
+
+Strict (`CSRF = True`), every such form post needs the token. By default (`CSRF = None` with a
+`SECRET_KEY`), a form post needs it when a forgery could hurt: when it carries a session cookie
+(a forged post rides on the victim's cookies) or when the browser says it comes from another
+site (`Sec-Fetch-Site`, `Origin`), which also stops login forgery. A first post from a client
+with no session, such as a script or a test, needs none.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import base64
 import hmac
 import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import BadRequest
 
@@ -77,9 +84,22 @@ def needs_check(request: Request) -> bool:
     return content_type in FORM_TYPES
 
 
-def check_form(request: Request) -> None:
-    """Raise CSRFError if this is an unsafe form post without this session's token."""
+def at_risk(request: Request, session_cookie: str) -> bool:
+    """Tell whether a forged post could do harm: a session rides on it, or another site sent it."""
+    if session_cookie in request.cookies:
+        return True
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
+
+
+def check_form(request: Request, strict: bool, session_cookie: str) -> None:
+    """Raise CSRFError if this unsafe form post lacks this session's token and needs it."""
     if not needs_check(request):
+        return
+    if not strict and not at_risk(request, session_cookie):
         return
     token = request.headers.get(HEADER) or request.form.get(FIELD)
     secret = _session_secret(request, create=False)
