@@ -203,6 +203,12 @@ def test_safe_next_url_keeps_redirects_on_this_site(target: str | None, expected
         (("x",), {"status": 404}),
         (("x",), {"content_type": "application/xml"}),
         (("",), {"status": 204}),
+        (("x",), {"headers": {"X-A": "1", "Content-Type": "text/csv"}}),
+        (("x",), {"headers": {"X-A": "1"}, "mimetype": "text/plain"}),
+        (("x",), {"headers": {"Content-Type": "text/csv"}, "mimetype": "text/plain"}),
+        (("x",), {"headers": [("X-A", "1")]}),
+        (("x",), {"status": 299}),
+        ((["a", "b"],), {}),
     ],
 )
 def test_the_fast_response_constructor_matches_werkzeugs(
