@@ -33,6 +33,9 @@ HTML_UTF8 = "text/html; charset=utf-8"
 TEXT_UTF8 = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
 
+# The content types wsgilite itself sets: known to be safe, so not checked per response.
+_OWN_TYPES = frozenset({HTML_UTF8, TEXT_UTF8, JSON_TYPE, "application/octet-stream"})
+
 HeaderList: TypeAlias = list[tuple[str, str]]
 HeadersLike: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | Headers"
 Body: TypeAlias = "str | bytes | dict[str, Any] | list[Any] | Response | Iterable[Any]"
@@ -108,15 +111,17 @@ class Response(_WerkzeugResponse):
                     return False
                 if key == "content-type" and (content_type or mimetype):
                     return False
-                items.append((check_header_value(name), check_header_value(value)))
+                items.append((name, check_header_value(value)))
                 type_given = type_given or key == "content-type"
         if not type_given:
             items.append(
                 (
                     "Content-Type",
-                    check_header_value(content_type)
-                    if content_type
-                    else _content_type(mimetype or self.default_mimetype),
+                    _content_type(mimetype or self.default_mimetype)
+                    if not content_type
+                    else content_type
+                    if content_type in _OWN_TYPES
+                    else check_header_value(content_type),
                 )
             )
         # "replace": a lone surrogate (from client JSON, say) must not make a 500.
@@ -197,6 +202,9 @@ def _bad_return(handler: Callable[..., object] | None, result: object) -> TypeEr
 
 def make_response(result: object, handler: Callable[..., object] | None = None) -> Response:
     """Turn a handler's return value into a `Response`, or raise TypeError naming the handler."""
+    encoded = encode_body(result)
+    if encoded is not None:  # PERF: str, bytes, dict and list first, the common answers
+        return Response(encoded[0], content_type=encoded[1])
     if isinstance(result, _WerkzeugResponse):
         return result  # type: ignore[return-value]
     if type(result) is not tuple:
@@ -216,7 +224,13 @@ def make_response(result: object, handler: Callable[..., object] | None = None) 
     if isinstance(body, tuple):
         raise _bad_return(handler, result)
     if type(status) is int and not isinstance(body, _WerkzeugResponse):
-        response = _body_response(body, handler, status)  # PERF: into the fast constructor
+        encoded = encode_body(body)
+        if encoded is not None and type(headers) is dict:
+            # PERF: status and headers go straight into the constructor's fast path.
+            if "Content-Type" not in headers and not _names_content_type(headers):
+                headers = {**headers, "Content-Type": encoded[1]}
+            return Response(encoded[0], status=status, headers=headers)
+        response = _body_response(body, handler, status)
     else:
         response = _body_response(body, handler)
         if status is not None:
@@ -224,6 +238,10 @@ def make_response(result: object, handler: Callable[..., object] | None = None) 
     if headers:
         _add_headers(response, headers)
     return response
+
+
+def _names_content_type(headers: dict[str, Any]) -> bool:
+    return any(name.lower() == "content-type" for name in headers)
 
 
 def _add_headers(response: Response, headers: Any) -> None:
