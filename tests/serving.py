@@ -8,6 +8,7 @@ fails. `raw_http` sends exact bytes, for requests http.client would rewrite.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -120,3 +121,14 @@ def _is_complete(reply: bytes, head: bool) -> bool:
         if name.strip() == b"transfer-encoding" and b"chunked" in value:
             return body.endswith(b"0\r\n\r\n")
     return head  # no length: the body ends when the server closes
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Send GET `path` on a new connection; return the status and body."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

@@ -7,7 +7,6 @@ with `run` replaced, so nothing listens beyond loopback.
 
 from __future__ import annotations
 
-import http.client
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serving import free_port, served
+from serving import free_port, get, served
 
 from wsgilite import cli
 
@@ -198,15 +197,9 @@ def test_run_with_debug_on_loopback_shows_the_debugger_for_a_crash() -> None:
     port = free_port()
     command = [WSGILITE, "run", "examples/crashy.py:app", "--debug", "--port", str(port)]
     with served(command, port, cwd=str(ROOT)):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            connection.request("GET", "/boom")
-            response = connection.getresponse()
-            body = response.read()
-        finally:
-            connection.close()
+        status, body = get(port, "/boom")
 
-    assert response.status == 500
+    assert status == 500
     assert b"Traceback" in body
     assert b"crashy-secret-in-the-exception-message" in body
 
@@ -304,15 +297,9 @@ def test_wsgilite_runs_under_gunicorns_gevent_workers() -> None:
         str(port),
     ]
     with served(command, port, cwd=str(ROOT)):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            connection.request("GET", "/wsgi")
-            response = connection.getresponse()
-            body = response.read()
-        finally:
-            connection.close()
+        status, body = get(port, "/wsgi")
 
-    assert response.status == 200
+    assert status == 200
     assert b'"multithread":true' in body
 
 

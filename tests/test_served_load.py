@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from serving import HOST, free_port, served
+from serving import HOST, free_port, get, served
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -148,17 +148,6 @@ def living_children(parent: int) -> set[int]:
         if int(ppid) == parent and state != "Z":
             children.add(int(entry))
     return children
-
-
-def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Send GET `path` on a new connection; return the status and body."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def wait_for(condition: Callable[[], bool], seconds: float, step: float = 0.05) -> bool:

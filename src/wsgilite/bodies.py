@@ -45,12 +45,7 @@ class SafeInput(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        try:
-            return self._raw.read() if size is None or size < 0 else self._raw.read(size)  # type: ignore[no-any-return]
-        except HTTPException:
-            raise
-        except Exception as exc:
-            raise unreadable(exc) from None
+        return self._call(self._raw.read, size)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -58,8 +53,12 @@ class SafeInput(io.RawIOBase):
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
+        return self._call(self._raw.readline, size)
+
+    @staticmethod
+    def _call(method: Any, size: int | None) -> bytes:
         try:
-            return self._raw.readline() if size is None or size < 0 else self._raw.readline(size)  # type: ignore[no-any-return]
+            return method() if size is None or size < 0 else method(size)  # type: ignore[no-any-return]
         except HTTPException:
             raise
         except Exception as exc:
