@@ -132,3 +132,13 @@ def test_decorators_keep_the_handlers_type(app: App) -> None:
 
     result: dict[str, int] = typed(Request({}))
     assert result == {"n": 1}
+
+
+def test_trusted_hosts_compare_without_case(app: App, client: Client) -> None:
+    app.config["TRUSTED_HOSTS"] = ["Example.org"]
+
+    @app.get("/")
+    def index(request: Request) -> str:
+        return request.host
+
+    assert client.get("/", headers={"Host": "EXAMPLE.ORG"}).text == "example.org"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,7 @@ def test_run_allows_debug_on_loopback_or_when_explicitly_allowed(
             "debug": True,
             "reload": False,
             "allow_remote_debug": bool(extra),
+            "target": "api:app",
         }
     ]
 
@@ -332,3 +334,19 @@ def test_only_loopback_hosts_count_as_loopback(host: str, loopback: bool) -> Non
     from wsgilite.servers import is_loopback
 
     assert is_loopback(host) is loopback
+
+
+def test_reload_under_gunicorn_serves_the_changed_code(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded.py"
+    source = "from wsgilite import App\napp = App(__name__)\napp.get('/')(lambda request: {!r})\n"
+    app_file.write_text(source.format("v1"))
+    port = free_port()
+    command = [WSGILITE, "run", f"{app_file}:app", "--server", "gunicorn", "--reload"]
+    with served([*command, "--port", str(port)], port, cwd=str(tmp_path)):
+        assert get(port, "/") == (200, b"v1")
+        app_file.write_text(source.format("v2"))
+        deadline = time.monotonic() + 15
+        while get(port, "/")[1] != b"v2" and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        assert get(port, "/") == (200, b"v2")

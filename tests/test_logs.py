@@ -65,3 +65,19 @@ def test_the_access_log_has_one_escaped_line_per_request(
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == 1
     assert '"GET /a\\nforged?q=1" 200' in lines[0]
+
+
+def test_the_wsgiref_servers_own_lines_are_escaped_debug_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from wsgilite.servers import _QuietHandler
+
+    handler = _QuietHandler.__new__(_QuietHandler)
+    handler.client_address = ("127.0.0.1", 5000)
+    with caplog.at_level(logging.DEBUG, logger="wsgilite"):
+        handler.log_message('"%s" %s', "GET /\x1b[31mred\r\nINFO forged", "404")
+
+    (record,) = caplog.records
+    assert record.name == "wsgilite.server"
+    assert record.levelno == logging.DEBUG
+    assert "\x1b" not in record.getMessage() and "\n" not in record.getMessage()

@@ -217,3 +217,52 @@ def test_the_raw_body_is_still_there_after_the_form_was_read(app: App, client: C
     )
 
     assert response.json == {"form": {"event": "push", "ref": "main"}, "raw": "event=push&ref=main"}
+
+
+def test_a_body_over_the_limit_is_413_even_where_the_handler_ignores_it(
+    app: App, client: Client
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.post("/ignore")
+    def ignore(request: Request) -> str:
+        return "never read"
+
+    assert client.post("/ignore", data=b"x" * 11).status_code == 413
+    assert client.post("/ignore", data=b"x" * 10).text == "never read"
+
+
+@pytest.mark.parametrize("body", ["[NaN]", '{"a": Infinity}', "-Infinity"])
+def test_json_that_is_not_json_is_a_400(app: App, client: Client, body: str) -> None:
+    @app.post("/echo")
+    def echo(request: Request) -> object:
+        return {"got": request.json}
+
+    response = client.post("/echo", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "is not valid JSON" in response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"garbage",
+        b"--abc\r\nContent-Disposition: form-data; name=a\r\n\r\ncut sh",
+        b"--abc\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n--abc--\r\n",
+        b"--other\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--other--\r\n",
+    ],
+    ids=["garbage", "truncated", "nameless-part", "wrong-boundary"],
+)
+def test_a_malformed_multipart_body_is_a_400(app: App, client: Client, body: bytes) -> None:
+    @app.post("/upload")
+    def upload(request: Request) -> dict[str, str]:
+        return request.form.to_dict()
+
+    response = client.post("/upload", data=body, content_type="multipart/form-data; boundary=abc")
+
+    assert response.status_code == 400
+    good = b"--abc\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--abc--\r\n"
+    assert client.post(
+        "/upload", data=good, content_type="multipart/form-data; boundary=abc"
+    ).json == {"a": "1"}

@@ -335,3 +335,12 @@ def test_a_204_carries_no_content_type(app: App) -> None:
 
     assert response.status_code == 204
     assert "Content-Type" not in response.headers
+
+
+def test_a_header_value_beyond_latin1_is_a_400(app: App, client: Client) -> None:
+    @app.get("/echo")
+    def echo(request: Request) -> tuple[str, dict[str, str]]:
+        return "x", {"X-Echo": request.args["v"]}
+
+    assert client.get("/echo?v=caf%C3%A9").headers["X-Echo"] == "café"  # latin-1 is fine
+    assert client.get("/echo?v=%E2%98%83").status_code == 400  # a snowman is not

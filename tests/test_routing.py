@@ -375,3 +375,12 @@ def test_url_for_quotes_the_anchor(app: App) -> None:
         return ""
 
     assert app.url_for("page", _anchor='a b"<') == "/page#a%20b%22%3C"
+
+
+def test_a_rule_differing_only_in_variable_names_is_a_duplicate(app: App) -> None:
+    @app.get("/v/<int:x>")
+    def first(request: Request, x: int) -> str:
+        return ""
+
+    with pytest.raises(RouteConflict, match="is already handled by"):
+        app.get("/v/<int:y>")(lambda request, y: "")

@@ -201,3 +201,12 @@ def test_responses_for_templates_can_carry_cookies(site: App, folder: Path) -> N
 
     assert response.text == "page"
     assert "seen=1" in response.headers["Set-Cookie"]
+
+
+def test_a_rendered_response_read_outside_a_handler_has_its_body(site: App, folder: Path) -> None:
+    write(folder, "hello.html", "<p>{{ name }}</p>")
+
+    response = site.render("hello.html", name="<Ada>")
+
+    assert response.get_data(as_text=True) == "<p>&lt;Ada&gt;</p>"
+    assert response.mimetype == "text/html"

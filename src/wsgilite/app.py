@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 from werkzeug.routing.exceptions import RequestRedirect
 from werkzeug.wsgi import ClosingIterator
@@ -200,6 +200,10 @@ class App(Router):
             self._start()
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
+        length = request.environ.get("CONTENT_LENGTH")
+        if length and self._too_long(length):
+            # Answered before the handler: a body past the limit is refused even unread.
+            raise RequestEntityTooLarge()
         route, params = self.table.match(request.method, request.path)
         request.path_params = params
         if route.csrf and request.method in UNSAFE_METHODS:
@@ -287,6 +291,10 @@ class App(Router):
             self._headers = (configured, headers)
         return headers
 
+    def _too_long(self, length: str) -> bool:
+        limit = self.config["MAX_CONTENT_LENGTH"]
+        return limit is not None and length.isdigit() and int(length) > limit
+
     def _check_csrf(self, request: Request) -> None:
         setting = self.config["CSRF"]
         if setting is None:  # the default: on with a SECRET_KEY, where a forgery could hurt
@@ -309,7 +317,7 @@ class App(Router):
 
     def render(self, template: str, /, **context: Any) -> TemplateResponse:
         """Return a text/html response rendered from `template` with `context`."""
-        return TemplateResponse(template, context)
+        return TemplateResponse(template, context, self.templates)
 
     def render_string(
         self, template: str, /, request: Request | None = None, **context: Any
@@ -357,9 +365,9 @@ class App(Router):
         **options: Any,
     ) -> None:
         """Serve the app with `server` ("wsgiref", "werkzeug" or "gunicorn") until stopped."""
-        from .servers import run
+        from .servers import import_target, run
 
-        run(self, server=server, host=host, port=port, **options)
+        run(self, server=server, host=host, port=port, target=import_target(self), **options)
 
     def test_client(self, use_cookies: bool = True) -> Client:
         """Return werkzeug's test `Client` over this app."""

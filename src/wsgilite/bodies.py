@@ -180,8 +180,37 @@ class FormParser(FormDataParser):
         boundary = options.get("boundary", "").encode("ascii", "replace")
         if not boundary:
             raise BadRequest("a multipart body needs a boundary in its Content-Type")
-        form, files = parser.parse(stream, boundary, content_length)
+        # werkzeug's parser keeps whatever parts it got from a cut or malformed body and says
+        # nothing; a body must end with its closing boundary, and every part must have a name.
+        watched = _ClosingBoundary(stream, boundary)
+        try:
+            form, files = parser.parse(cast(IO[bytes], watched), boundary, content_length)
+        except ValueError as exc:  # werkzeug's "silent" parser would answer with an empty form
+            raise BadRequest(f"the multipart body is malformed: {exc}") from None
+        if not watched.seen:
+            raise BadRequest("the multipart body is cut short or malformed: no closing boundary")
+        if None in form or None in files:
+            raise BadRequest("a multipart part has no name in its Content-Disposition")
         return stream, form, files
+
+
+class _ClosingBoundary:
+    """A stream reader that notes whether the multipart closing boundary went past."""
+
+    def __init__(self, stream: IO[bytes], boundary: bytes) -> None:
+        self._stream = stream
+        self._closing = b"--" + boundary + b"--"
+        self._carry = b""
+        self.seen = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if not self.seen:
+            window = self._carry + data
+            self.seen = self._closing in window
+            # Keep enough to find a boundary split across two reads.
+            self._carry = window[-(len(self._closing) - 1) :]
+        return data
 
 
 class SafeJSON:
@@ -191,8 +220,13 @@ class SafeJSON:
 
     @staticmethod
     def loads(text: str | bytes, **options: Any) -> Any:
-        """Parse JSON text; a body nested too deeply is a ValueError (so a 400), not a crash."""
+        """Parse strict JSON; NaN, Infinity or nesting too deep is a ValueError (so a 400)."""
         try:
-            return json.loads(text, **options)
+            return json.loads(text, parse_constant=_no_constant, **options)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON and cannot be sent back as JSON.
+    raise ValueError(f"{name} is not valid JSON")

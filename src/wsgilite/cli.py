@@ -7,51 +7,11 @@ defaults to `app`). The current folder is importable, as it is for gunicorn.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .servers import SERVERS, RemoteDebugRefused, check_debug_host, run
-
-
-class AppNotFound(SystemExit):
-    """The named module or attribute does not exist."""
-
-
-def load_app(target: str) -> Any:
-    """Import and return the WSGI app named by `module:attribute` or `file.py:attribute`."""
-    module_name, _, attribute = target.partition(":")
-    attribute = attribute or "app"
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    if module_name.endswith(".py") or os.sep in module_name:
-        path = os.path.abspath(module_name)
-        if not os.path.isfile(path):
-            raise AppNotFound(f"no such file: {module_name}")
-        sys.path.insert(0, os.path.dirname(path))
-        name = os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name.split(".")[0] and exc.name != module_name:
-                raise
-            raise AppNotFound(
-                f"cannot import {module_name!r}: run from the folder that contains it, "
-                "or name the file: wsgilite run path/to/app.py:app"
-            ) from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise AppNotFound(f"{module_name!r} has no attribute {attribute!r}") from None
+from .servers import SERVERS, RemoteDebugRefused, check_debug_host, load_app, run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug=args.debug,
         reload=args.reload,
         allow_remote_debug=args.allow_remote_debug,
+        target=args.app,
         **gunicorn_options,
     )
     return 0

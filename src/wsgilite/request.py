@@ -17,6 +17,7 @@ from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict,
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
+from werkzeug.wsgi import get_host
 
 from .bodies import (
     URLENCODED,
@@ -137,7 +138,17 @@ class Request(_WerkzeugRequest):
     @property
     def trusted_hosts(self) -> list[str] | None:  # type: ignore[override]
         """The `Host` values accepted (`TRUSTED_HOSTS`); any other is answered 400."""
-        return None if self.app is None else self.app.config.get("TRUSTED_HOSTS")
+        hosts = None if self.app is None else self.app.config.get("TRUSTED_HOSTS")
+        # Host names are case-insensitive; werkzeug compares them as they are.
+        return [host.lower() for host in hosts] if hosts else None
+
+    @cached_property
+    def host(self) -> str:
+        """The host the client asked for (lower case), checked against `TRUSTED_HOSTS`."""
+        environ = self.environ
+        if "HTTP_HOST" in environ:
+            environ = {**environ, "HTTP_HOST": str(environ["HTTP_HOST"]).lower()}
+        return get_host(environ, trusted_hosts=self.trusted_hosts)
 
     # -- the query string and urlencoded forms ------------------------------------------------
 

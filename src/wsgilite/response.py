@@ -50,13 +50,18 @@ STATUS_LINES: dict[int, str] = {
 
 
 class UnsafeHeaderValue(ValueError):
-    """A header value held CR, LF or NUL: sending it would split the response."""
+    """A header value held CR, LF, NUL or a character beyond latin-1: it cannot be sent."""
 
 
 def check_header_value(value: str) -> str:
-    """Return `value`, or raise UnsafeHeaderValue if it could split the response."""
+    """Return `value`, or raise UnsafeHeaderValue if it could split or break the response."""
     if "\n" in value or "\r" in value or "\x00" in value:
         raise UnsafeHeaderValue(f"header value {value[:80]!r} holds CR, LF or NUL")
+    if not value.isascii():
+        try:
+            value.encode("latin-1")  # PEP 3333: header values are latin-1 strings
+        except UnicodeEncodeError:
+            raise UnsafeHeaderValue(f"header value {value[:80]!r} is not latin-1") from None
     return value
 
 

@@ -163,13 +163,18 @@ class Router:
         self._routes.append(route)
 
 
+def _shape(rule: str) -> str:
+    # "/v/<int:x>" and "/v/<int:y>" match the same paths: only the converters count.
+    return _VARIABLE.sub(lambda found: found.group(0)[: -len(found.group(1)) - 1] + ">", rule)
+
+
 def check_conflict(taken: Route, route: Route) -> None:
     if taken.endpoint == route.endpoint and taken.handler is not route.handler:
         raise RouteConflict(
             f"endpoint {route.endpoint!r} is already used by {taken.handler.__qualname__} for "
             f"{taken.rule!r}; rename one of the functions or pass endpoint='...' to the decorator"
         )
-    if taken.rule == route.rule and taken.methods & route.methods:
+    if _shape(taken.rule) == _shape(route.rule) and taken.methods & route.methods:
         both = ", ".join(sorted(taken.methods & route.methods))
         raise RouteConflict(
             f"{both} {route.rule!r} is already handled by {taken.handler.__qualname__}; "

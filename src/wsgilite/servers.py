@@ -7,19 +7,25 @@ application API, with its own workers. This module knows only the WSGI callable 
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import ipaddress
 import logging
+import os
 import socketserver
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .logs import escape
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SERVERS = ("wsgiref", "werkzeug", "gunicorn")
 
-logger = logging.getLogger("wsgilite")
+logger = logging.getLogger("wsgilite.server")
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -27,8 +33,85 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # wsgiref's own request line, escaped, at DEBUG on a child logger: the access line a user
+    # asks for (ACCESS_LOG) is the app's, one per request.
     def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s - %s", self.address_string(), format % args)
+        logger.debug("%s - %s", self.address_string(), escape(format % args))
+
+
+class AppNotFound(SystemExit):
+    """The named module or attribute does not exist."""
+
+
+def load_app(target: str, fresh: bool = False) -> Any:
+    """Import and return the WSGI app named by `module:attribute` or `file.py:attribute`.
+
+    `fresh` imports the app's modules anew (from their folder), for a reloading worker.
+    """
+    module_name, _, attribute = target.partition(":")
+    attribute = attribute or "app"
+    if fresh:
+        _forget_modules_beside(module_name)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if module_name.endswith(".py") or os.sep in module_name:
+        path = os.path.abspath(module_name)
+        if not os.path.isfile(path):
+            raise AppNotFound(f"no such file: {module_name}")
+        sys.path.insert(0, os.path.dirname(path))
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name.split(".")[0] and exc.name != module_name:
+                raise
+            raise AppNotFound(
+                f"cannot import {module_name!r}: run from the folder that contains it, "
+                "or name the file: wsgilite run path/to/app.py:app"
+            ) from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise AppNotFound(f"{module_name!r} has no attribute {attribute!r}") from None
+
+
+def _forget_modules_beside(module_name: str) -> None:
+    # The app's folder: its file's, or its top package's. Every module loaded from there is
+    # dropped, so the next import reads the code as it is now.
+    if module_name.endswith(".py") or os.sep in module_name:
+        folder = os.path.dirname(os.path.abspath(module_name))
+    else:
+        top = sys.modules.get(module_name.split(".")[0])
+        file = getattr(top, "__file__", None)
+        if file is None:
+            return
+        folder = os.path.dirname(os.path.abspath(file))
+        if os.path.basename(file) == "__init__.py":
+            folder = os.path.dirname(folder)
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and os.path.abspath(file).startswith(folder + os.sep):
+            del sys.modules[name]
+
+
+def import_target(app: Any) -> str | None:
+    """Return `module:attribute` (or `file.py:attribute`) that names `app`, if one does."""
+    module = sys.modules.get(getattr(app, "import_name", "") or "")
+    if module is None:
+        return None
+    for attribute, value in vars(module).items():
+        if value is app:
+            if module.__name__ == "__main__":
+                file = getattr(module, "__file__", None)
+                return f"{file}:{attribute}" if file else None
+            return f"{module.__name__}:{attribute}"
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -63,9 +146,14 @@ def run(
     debug: bool = False,
     reload: bool = False,
     allow_remote_debug: bool = False,
+    target: str | None = None,
     **options: Any,
 ) -> None:
-    """Serve `app` on `host:port` with `server` until interrupted."""
+    """Serve `app` on `host:port` with `server` until interrupted.
+
+    `target` names the app (`module:app`); gunicorn's workers re-import it from there when
+    `reload` is on, as their copy of `app` would never change.
+    """
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
     check_debug_host(host, debug, allow_remote_debug)
@@ -80,7 +168,14 @@ def run(
     elif server == "wsgiref":
         _run_wsgiref(_debugged(app) if debug else app, host, port, reload)
     else:
-        _run_gunicorn(_debugged(app) if debug else app, host, port, workers, reload, options)
+        if reload and target is None:
+            target = import_target(app)
+            if target is None:
+                raise ValueError(
+                    "reload under gunicorn needs to know where the app lives; serve it with "
+                    "`wsgilite run module:app --server gunicorn --reload`"
+                )
+        _run_gunicorn(app, host, port, workers, options, target if reload else None, debug=debug)
 
 
 def _debugged(app: WSGIApplication) -> WSGIApplication:
@@ -111,7 +206,13 @@ def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> No
 
 
 def _run_gunicorn(
-    app: WSGIApplication, host: str, port: int, workers: int, reload: bool, options: dict[str, Any]
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    workers: int,
+    options: dict[str, Any],
+    reload_target: str | None,
+    debug: bool,
 ) -> None:
     try:
         from gunicorn.app.base import BaseApplication
@@ -123,7 +224,7 @@ def _run_gunicorn(
     settings: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "reload": reload,
+        "reload": reload_target is not None,
         # gthread keeps connections alive; each worker serves `threads` clients at once, so as
         # many slow clients can hold it. For many slow clients use worker_class="gevent".
         "worker_class": "gthread",
@@ -139,6 +240,10 @@ def _run_gunicorn(
                     self.cfg.set(key, value)
 
         def load(self) -> Callable[..., Any]:
-            return app
+            # A reloading worker imports the app's code anew; otherwise the app at hand serves.
+            served = load_app(reload_target, fresh=True) if reload_target else app
+            if debug and hasattr(served, "debug"):
+                served.debug = True
+            return _debugged(served) if debug else served
 
     _Embedded().run()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import jinja2
 
@@ -33,12 +33,29 @@ class TemplateResponse(Response):
     """A response whose body is a template, rendered by the App for the current request."""
 
     def __init__(
-        self, template: str, context: dict[str, Any], status: int = 200, **options: Any
+        self,
+        template: str,
+        context: dict[str, Any],
+        templates: Templates | None = None,
+        status: int = 200,
+        **options: Any,
     ) -> None:
         super().__init__("", status=status, content_type=HTML_UTF8, **options)
         self.template = template
         self.context = context
+        self.templates = templates
         self.rendered = False
+
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """Return the body; read before the App rendered it, render it without a request."""
+        if not self.rendered and self.templates is not None:
+            self.set_data(self.templates.render(self.template, self.context, None))
+            self.rendered = True
+        return super().get_data(as_text)  # type: ignore[call-overload,no-any-return]
 
 
 class Templates:
