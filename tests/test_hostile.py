@@ -1148,12 +1148,14 @@ def test_a_very_long_path_parameter_is_passed_through(client: Client) -> None:
     assert response.json == {"subpath": subpath}
 
 
-@pytest.mark.parametrize("digits", [20, 4301, 100_000])
-def test_a_huge_int_path_parameter_is_404_not_a_500(client: Client, digits: int) -> None:
+@pytest.mark.parametrize(("digits", "status"), [(20, 200), (4301, 404), (100_000, 404)])
+def test_a_huge_int_path_parameter_is_404_not_a_500(
+    client: Client, digits: int, status: int
+) -> None:
     # int() refuses strings past 4300 digits with ValueError (Python 3.11's int_max_str_digits).
     response = client.get("/items/" + "9" * digits)
 
-    assert response.status_code in (200, 404)
+    assert response.status_code == status
     assert_clean(response.status_code, response.data)
     assert_served(client)
 
