@@ -26,7 +26,7 @@ from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .logs import log_access, log_crash
 from .request import Request
-from .response import Response, make_response, redirect, send
+from .response import DefaultHeaders, Response, make_response, redirect, send
 from .routes import Route, Router
 from .routing import RouteTable
 from .sessions import SessionCookies
@@ -70,7 +70,7 @@ class App(Router):
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
         self._start_lock = threading.Lock()
-        self._headers: tuple[object, tuple[tuple[str, str, str], ...]] = (None, ())
+        self._headers: tuple[object, DefaultHeaders] = (None, DefaultHeaders())
         _APPS.add(self)
         self.sessions = SessionCookies(self.config)
         folders = [os.path.join(self.root_path, template_folder)] if template_folder else []
@@ -212,7 +212,8 @@ class App(Router):
             result = hook(request)
             if result is not None:
                 return make_response(result, hook)
-        return make_response(route.handler(request, **params), route.handler)
+        result = route.handler(request, **params) if params else route.handler(request)
+        return make_response(result, route.handler)
 
     def error_response(self, request: Request, exc: HTTPException) -> Response:
         """Answer an HTTP error through the user's handler or the default JSON/HTML body."""
@@ -279,17 +280,15 @@ class App(Router):
                 return http_error_response(internal_error(exc), request.headers.get("Accept"))
         return response
 
-    def _default_headers(self) -> tuple[tuple[str, str, str], ...]:
+    def _default_headers(self) -> DefaultHeaders:
         # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per
         # request; source and result are one attribute, so a thread never sees half of it.
         configured = self.config["SECURITY_HEADERS"]
-        source, headers = self._headers
+        source, defaults = self._headers
         if configured is not source:
-            headers = tuple(
-                (name.lower(), name, value) for name, value in (configured or {}).items()
-            )
-            self._headers = (configured, headers)
-        return headers
+            defaults = DefaultHeaders.of(configured)
+            self._headers = (configured, defaults)
+        return defaults
 
     def _too_long(self, length: str) -> bool:
         limit = self.config["MAX_CONTENT_LENGTH"]

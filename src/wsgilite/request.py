@@ -10,7 +10,8 @@ responses.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
@@ -73,8 +74,9 @@ class Request(_WerkzeugRequest):
     """The request a handler receives: werkzeug's, with `app` and `path_params`."""
 
     json_module = SafeJSON  # type: ignore[assignment]
-    # PERF: class-level defaults cost nothing per request.
+    # PERF: class-level defaults cost nothing per request; the App sets path_params on a match.
     shallow = False
+    path_params: Mapping[str, Any] = MappingProxyType({})
     _session: Session | None = None
     form_data_parser_class = FormParser
 
@@ -93,7 +95,8 @@ class Request(_WerkzeugRequest):
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
         self.app = app
-        self.path_params: dict[str, Any] = path_params if path_params is not None else {}
+        if path_params is not None:
+            self.path_params = path_params
 
     # -- what werkzeug's __init__ would have set, read on first use ------------------------------
 
