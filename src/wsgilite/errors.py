@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.exceptions import abort as _werkzeug_abort
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .request import Request
 
 ErrorHandler = Callable[["Request", Any], object]
-E = TypeVar("E", bound=ErrorHandler)
 
 
 def abort(status: int | Response, description: str | None = None, **kwargs: Any) -> NoReturn:

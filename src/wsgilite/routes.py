@@ -58,7 +58,6 @@ class Router:
         self.csrf = csrf
         self.template_folder = template_folder
         self._routes: list[Route] = []
-        self._children: list[Router] = []
         self._mounted = False
 
     def route(
@@ -129,7 +128,6 @@ class Router:
         if router is self:
             raise ValueError("a Router cannot include itself")
         router._mounted = True
-        self._children.append(router)
         for route in router.routes():
             self._add(route)
 
