@@ -142,3 +142,14 @@ def test_trusted_hosts_compare_without_case(app: App, client: Client) -> None:
         return request.host
 
     assert client.get("/", headers={"Host": "EXAMPLE.ORG"}).text == "example.org"
+
+
+def test_a_header_set_by_hand_beyond_latin1_is_a_400(app: App, client: Client) -> None:
+    @app.get("/echo")
+    def echo(request: Request) -> Response:
+        response = Response("x")
+        response.headers["X-Echo"] = request.args["v"]
+        return response
+
+    assert client.get("/echo?v=caf%C3%A9").headers["X-Echo"] == "café"
+    assert client.get("/echo?v=%E2%98%83").status_code == 400

@@ -26,7 +26,14 @@ from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .logs import log_access, log_crash
 from .request import Request
-from .response import DefaultHeaders, Response, make_response, redirect, send
+from .response import (
+    DefaultHeaders,
+    Response,
+    check_header_value,
+    make_response,
+    redirect,
+    send,
+)
 from .routes import Route, Router
 from .routing import RouteTable
 from .sessions import SessionCookies
@@ -263,6 +270,9 @@ class App(Router):
                 response = make_response(hook(request, response), hook)
             if request._session is not None:
                 self.sessions.save(request, response)
+            for _, value in response.headers._list:
+                if not value.isascii():  # however it was set, a header must be latin-1 to send
+                    check_header_value(value)
         except Exception as exc:
             response.close()  # a static file it held is released now, not at collection
             response = self._last_resort(request, exc)
