@@ -26,14 +26,7 @@ from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
 from .logs import log_access, log_crash
 from .request import Request
-from .response import (
-    DefaultHeaders,
-    Response,
-    check_header_value,
-    make_response,
-    redirect,
-    send,
-)
+from .response import DefaultHeaders, Response, check_header_value, make_response, redirect, send
 from .routes import Route, Router
 from .routing import RouteTable
 from .sessions import SessionCookies
