@@ -266,3 +266,19 @@ def test_a_malformed_multipart_body_is_a_400(app: App, client: Client, body: byt
     assert client.post(
         "/upload", data=good, content_type="multipart/form-data; boundary=abc"
     ).json == {"a": "1"}
+
+
+@pytest.mark.parametrize("length", ["²", "-5", "abc", " 7"])
+def test_a_malformed_content_length_is_never_a_500(app: App, length: str) -> None:
+    @app.post("/f")
+    def form(request: Request) -> dict[str, str]:
+        return request.form.to_dict()
+
+    environ = EnvironBuilder(
+        method="POST", path="/f", data="a=1", content_type="application/x-www-form-urlencoded"
+    ).get_environ()
+    environ["CONTENT_LENGTH"] = length
+
+    _, status, _ = run_wsgi_app(app, environ)
+
+    assert int(status[:3]) < 500

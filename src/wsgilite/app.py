@@ -18,7 +18,7 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 from werkzeug.routing.exceptions import RequestRedirect
-from werkzeug.wsgi import ClosingIterator
+from werkzeug.wsgi import ClosingIterator, get_content_length
 
 from . import csrf
 from .config import Config
@@ -200,10 +200,12 @@ class App(Router):
             self._start()
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
-        length = request.environ.get("CONTENT_LENGTH")
-        if length and self._too_long(length):
+        if request.environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
-            raise RequestEntityTooLarge()
+            limit = request.max_content_length
+            length = get_content_length(request.environ)
+            if limit is not None and length is not None and length > limit:
+                raise RequestEntityTooLarge()
         route, params = self.table.match(request.method, request.path)
         request.path_params = params
         if route.csrf and request.method in UNSAFE_METHODS:
@@ -292,10 +294,6 @@ class App(Router):
             defaults = DefaultHeaders.of(configured)
             self._headers = (configured, defaults)
         return defaults
-
-    def _too_long(self, length: str) -> bool:
-        limit = self.config["MAX_CONTENT_LENGTH"]
-        return limit is not None and length.isdigit() and int(length) > limit
 
     def _check_csrf(self, request: Request) -> None:
         setting = self.config["CSRF"]

@@ -18,7 +18,7 @@ from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict,
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
-from werkzeug.wsgi import get_host
+from werkzeug.wsgi import get_content_length, get_host
 
 from .bodies import (
     URLENCODED,
@@ -188,18 +188,14 @@ class Request(_WerkzeugRequest):
             return False
         body = getattr(self, "_cached_data", None)
         if body is None:
-            raw_length = self.environ.get("CONTENT_LENGTH", "")
-            if (
-                raw_length.isascii()
-                and raw_length.isdigit()
-                and not self.environ.get("HTTP_TRANSFER_ENCODING")
-            ):
+            length = get_content_length(self.environ)  # None for a chunked body
+            if length is not None:
                 # PERF: a plain urlencoded form of known length is read and parsed directly
                 # (~3 µs); werkzeug's general parser sets up streams and a parser for it (~15 µs).
-                length = int(raw_length)
-                for limit in (self.max_content_length, self.max_form_memory_size):
-                    if limit is not None and length > limit:
-                        raise RequestEntityTooLarge()
+                # The App refused a body past MAX_CONTENT_LENGTH already; this one is a form.
+                limit = self.max_form_memory_size
+                if limit is not None and length > limit:
+                    raise RequestEntityTooLarge()
                 body = read_body(self.environ, length)
             else:
                 body = self.stream.read()  # chunked: the stream enforces MAX_CONTENT_LENGTH
