@@ -18,7 +18,7 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 from werkzeug.routing.exceptions import RequestRedirect
-from werkzeug.wsgi import ClosingIterator, get_content_length
+from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
 from .config import Config
@@ -203,7 +203,7 @@ class App(Router):
         if request.environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
             limit = request.max_content_length
-            length = get_content_length(request.environ)
+            length = request.content_length
             if limit is not None and length is not None and length > limit:
                 raise RequestEntityTooLarge()
         route, params = self.table.match(request.method, request.path)

@@ -127,6 +127,11 @@ class Request(_WerkzeugRequest):
         """The raw query string."""
         return str(self.environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
 
+    @_cached
+    def content_length(self) -> int | None:
+        """The body's declared length (0 if malformed), None for a chunked body; read once."""
+        return get_content_length(self.environ)
+
     @cached_property
     def headers(self) -> Headers:
         """The request headers."""
@@ -188,7 +193,7 @@ class Request(_WerkzeugRequest):
             return False
         body = getattr(self, "_cached_data", None)
         if body is None:
-            length = get_content_length(self.environ)  # None for a chunked body
+            length = self.content_length  # None for a chunked body
             if length is not None:
                 # PERF: a plain urlencoded form of known length is read and parsed directly
                 # (~3 µs); werkzeug's general parser sets up streams and a parser for it (~15 µs).
