@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 HTML_UTF8 = "text/html; charset=utf-8"
 TEXT_UTF8 = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
+BINARY = "application/octet-stream"
 
 # The content types wsgilite itself sets: known to be safe, so not checked per response.
-_OWN_TYPES = frozenset({HTML_UTF8, TEXT_UTF8, JSON_TYPE, "application/octet-stream"})
+_OWN_TYPES = frozenset({HTML_UTF8, TEXT_UTF8, JSON_TYPE, BINARY})
 
 HeaderList: TypeAlias = list[tuple[str, str]]
 HeadersLike: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | Headers"
@@ -180,7 +181,7 @@ def encode_body(result: object) -> tuple[bytes, str] | None:
     if kind is dict or kind is list:
         return json_bytes(result), JSON_TYPE
     if kind is bytes:
-        return result, "application/octet-stream"  # type: ignore[return-value]
+        return result, BINARY  # type: ignore[return-value]
     return None
 
 
@@ -202,7 +203,7 @@ def make_response(result: object, handler: Callable[..., object] | None = None) 
     if encoded is not None:  # PERF: str, bytes, dict and list before the rarer answers
         return Response(encoded[0], content_type=encoded[1])
     if type(result) is not tuple:
-        return _body_response(result, handler)
+        return _other_body(result, handler)
     status: int | str | None = None
     headers: Any = None
     if len(result) == 3:
@@ -217,17 +218,24 @@ def make_response(result: object, handler: Callable[..., object] | None = None) 
         raise _bad_return(handler, result)
     if isinstance(body, tuple):
         raise _bad_return(handler, result)
-    if type(status) is int and not isinstance(body, _WerkzeugResponse):
+    if isinstance(body, _WerkzeugResponse):
+        response: Response = body  # type: ignore[assignment]
+        if status is not None:
+            response.status = status
+    else:
+        # PERF: an int status goes straight into the constructor's fast path.
+        code = status if type(status) is int else None
         encoded = encode_body(body)
-        if encoded is not None and type(headers) is dict:
-            # PERF: status and headers go straight into the constructor's fast path.
+        if encoded is None:
+            response = _other_body(body, handler, code)
+        elif type(headers) is dict and code is not None:
+            # PERF: so do the headers of a dict, with the body's type unless they give one.
             if "Content-Type" not in headers and not _names_content_type(headers):
                 headers = {**headers, "Content-Type": encoded[1]}
-            return Response(encoded[0], status=status, headers=headers)
-        response = _body_response(body, handler, status)
-    else:
-        response = _body_response(body, handler)
-        if status is not None:
+            return Response(encoded[0], status=code, headers=headers)
+        else:
+            response = Response(encoded[0], status=code, content_type=encoded[1])
+        if status is not None and code is None:
             response.status = status
     if headers:
         _add_headers(response, headers)
@@ -250,19 +258,15 @@ def _add_headers(response: Response, headers: Any) -> None:
     response.headers._list = kept
 
 
-def _body_response(
+def _other_body(
     result: object, handler: Callable[..., object] | None, status: int | None = None
 ) -> Response:
-    if isinstance(result, _WerkzeugResponse):
-        return result  # type: ignore[return-value]
-    encoded = encode_body(result)
-    if encoded is not None:
-        return Response(encoded[0], status=status, content_type=encoded[1])
+    # What encode_body does not take: str/bytes/dict/list subclasses, iterators, or a mistake.
     if isinstance(result, str):  # a str subclass such as markupsafe.Markup
         return Response(str(result), status=status, content_type=HTML_UTF8)
     if isinstance(result, bytes | bytearray | memoryview):
         # Before the iterator check: bytes are iterable and would stream one int at a time.
-        return Response(bytes(result), status=status, content_type="application/octet-stream")
+        return Response(bytes(result), status=status, content_type=BINARY)
     if isinstance(result, dict | list):
         return Response(json_bytes(result), status=status, content_type=JSON_TYPE)
     if isinstance(result, Iterator) or (
