@@ -160,7 +160,7 @@ class Request(_WerkzeugRequest):
 
     # -- the query string and urlencoded forms ------------------------------------------------
 
-    @cached_property
+    @_cached
     def args(self) -> MultiDict[str, str]:
         """The query string's parameters, decoded as UTF-8."""
         # PERF: werkzeug's version re-encodes the string and decodes strictly (a raw non-UTF-8
