@@ -260,7 +260,7 @@ class App(Router):
         """Render a template body, run after-hooks, write the session and security headers."""
         try:
             if isinstance(response, TemplateResponse):
-                self.templates.render_response(response, request)
+                response.render(request)
             for hook in self.after_hooks:
                 response = make_response(hook(request, response), hook)
             if request._session is not None:
@@ -279,7 +279,7 @@ class App(Router):
         response = self.crash_response(request, exc)
         if isinstance(response, TemplateResponse):
             try:
-                self.templates.render_response(response, request)
+                response.render(request)
             except Exception as template_exc:
                 log_crash(request, template_exc, "the 500 page failed to render")
                 return http_error_response(internal_error(exc), request.headers.get("Accept"))

@@ -111,6 +111,11 @@ class SessionCookies:
         response.set_cookie(name, value, max_age=config["SESSION_LIFETIME"], **options)
 
 
+def has_session(request: Request) -> bool:
+    """Tell whether `request` can have a session: its app has a `SECRET_KEY`."""
+    return request.app is not None and bool(request.app.config.get("SECRET_KEY"))
+
+
 def flash(request: Request, message: str, category: str = "message") -> None:
     """Store `message` for the next page the client sees."""
     flashes = list(request.session.get(_FLASHES, []))
@@ -122,7 +127,7 @@ def get_flashed_messages(
     request: Request, with_categories: bool = False, category_filter: tuple[str, ...] = ()
 ) -> list[Any]:
     """Take the flashed messages out of the session (each is shown once)."""
-    if request.app is None or not request.app.config.get("SECRET_KEY"):
+    if not has_session(request):
         return []
     cache = request.environ.get("wsgilite.flashes")
     if cache is None:

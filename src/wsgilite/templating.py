@@ -17,7 +17,7 @@ import jinja2
 
 from .csrf import csrf_token
 from .response import HTML_UTF8, Response
-from .sessions import get_flashed_messages
+from .sessions import get_flashed_messages, has_session
 
 if TYPE_CHECKING:
     from .request import Request
@@ -52,10 +52,14 @@ class TemplateResponse(Response):
     def get_data(self, as_text: Literal[True]) -> str: ...
     def get_data(self, as_text: bool = False) -> bytes | str:
         """Return the body; read before the App rendered it, render it without a request."""
-        if not self.rendered and self.templates is not None:
-            self.set_data(self.templates.render(self.template, self.context, None))
-            self.rendered = True
+        self.render(None)
         return super().get_data(as_text)  # type: ignore[call-overload,no-any-return]
+
+    def render(self, request: Request | None) -> None:
+        """Fill the body from the template, with `request`'s helpers when given (once)."""
+        if not self.rendered and self.templates is not None:
+            self.set_data(self.templates.render(self.template, self.context, request))
+            self.rendered = True
 
 
 class Templates:
@@ -145,12 +149,6 @@ class Templates:
             context = {"request": request, "session": _LazySession(request), **context}
         return template.render(context)
 
-    def render_response(self, response: TemplateResponse, request: Request) -> None:
-        """Fill a TemplateResponse's body for `request`."""
-        if not response.rendered:
-            response.set_data(self.render(response.template, response.context, request))
-            response.rendered = True
-
 
 def _request_of(context: jinja2.runtime.Context, helper: str) -> Request:
     request = context.get("request")
@@ -196,10 +194,7 @@ class _LazySession:
         self._request = request
 
     def _session(self) -> dict[str, Any]:
-        app = self._request.app
-        if app is None or not app.config.get("SECRET_KEY"):
-            return {}
-        return self._request.session
+        return self._request.session if has_session(self._request) else {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session(), name)
