@@ -32,22 +32,22 @@ def chunked_environ(body: bytes) -> dict[str, object]:
 
 
 def test_a_chunked_body_within_the_limit_is_read_whole() -> None:
-    assert input_stream(chunked_environ(b"x" * 100), 100).read() == b"x" * 100
+    assert input_stream(chunked_environ(b"x" * 100), None, 100).read() == b"x" * 100
 
 
 def test_a_chunked_body_past_the_limit_is_413() -> None:
     with pytest.raises(RequestEntityTooLarge):
-        input_stream(chunked_environ(b"x" * 101), 100)
+        input_stream(chunked_environ(b"x" * 101), None, 100)
 
 
 def test_a_body_without_length_or_end_marker_reads_as_empty() -> None:
-    assert input_stream({"wsgi.input": io.BytesIO(b"never ends")}, None).read() == b""
+    assert input_stream({"wsgi.input": io.BytesIO(b"never ends")}, None, None).read() == b""
 
 
 def test_a_body_is_cut_at_its_content_length() -> None:
     environ = {"wsgi.input": io.BytesIO(b"abcdef"), "CONTENT_LENGTH": "3"}
 
-    assert input_stream(environ, None).read() == b"abc"
+    assert input_stream(environ, 3, None).read() == b"abc"
 
 
 def test_any_server_error_while_reading_is_a_400() -> None:

@@ -18,13 +18,13 @@ from urllib.parse import unquote
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
-from werkzeug.wsgi import LimitedStream, get_content_length
+from werkzeug.wsgi import LimitedStream
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 URLENCODED = "application/x-www-form-urlencoded"
-_MULTIPART_BUFFER = 64 * 1024
+_CHUNK = 64 * 1024
 _SPOOL_IN_MEMORY = 512 * 1024
 
 
@@ -68,10 +68,11 @@ class SafeInput(io.RawIOBase):
         return iter(self.readline, b"")
 
 
-def input_stream(environ: WSGIEnvironment, max_content_length: int | None) -> IO[bytes]:
-    """Return the body as a stream that stops at its length and answers 413 past the limit."""
+def input_stream(
+    environ: WSGIEnvironment, length: int | None, max_content_length: int | None
+) -> IO[bytes]:
+    """Return the body (`length` bytes, None if chunked) as a stream; 413 past the limit."""
     source = cast(IO[bytes], SafeInput(environ["wsgi.input"]))
-    length = get_content_length(environ)
     if length is not None:
         if max_content_length is not None and length > max_content_length:
             raise RequestEntityTooLarge()
@@ -85,7 +86,7 @@ def input_stream(environ: WSGIEnvironment, max_content_length: int | None) -> IO
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
     remaining = max_content_length + 1
     while remaining > 0:
-        chunk = source.read(min(remaining, _MULTIPART_BUFFER))
+        chunk = source.read(min(remaining, _CHUNK))
         if not chunk:
             break
         spool.write(chunk)
@@ -169,7 +170,7 @@ class FormParser(FormDataParser):
         self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
     ) -> Any:
         limit = self.max_form_memory_size
-        buffer = _MULTIPART_BUFFER if limit is None else max(min(_MULTIPART_BUFFER, limit // 2), 1)
+        buffer = _CHUNK if limit is None else max(min(_CHUNK, limit // 2), 1)
         parser = MultiPartParser(
             stream_factory=self.stream_factory,
             max_form_memory_size=limit,

@@ -219,7 +219,7 @@ class Request(_WerkzeugRequest):
         """The body as a stream: stops at its length, 413 past `MAX_CONTENT_LENGTH`."""
         if self.shallow:
             raise RuntimeError("this request was created with shallow=True; its body is unread")
-        return input_stream(self.environ, self.max_content_length)
+        return input_stream(self.environ, self.content_length, self.max_content_length)
 
     # -- limits come from the app's config -----------------------------------------------------
 
