@@ -28,7 +28,7 @@ from .logs import log_access, log_crash
 from .request import Request
 from .response import DefaultHeaders, Response, check_header_value, make_response, redirect, send
 from .routes import Route, Router
-from .routing import RouteTable
+from .routing import PATH_SAFE, RouteTable
 from .sessions import SessionCookies
 from .static import send_static
 from .templating import TemplateResponse, Templates
@@ -36,8 +36,6 @@ from .templating import TemplateResponse, Templates
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.test import Client
-
-_PATH_SAFE = "/:@!$&'()*+,;=~"
 
 BeforeHook = Callable[[Request], object]
 AfterHook = Callable[[Request, Response], Response]
@@ -220,27 +218,26 @@ class App(Router):
     def error_response(self, request: Request, exc: HTTPException) -> Response:
         """Answer an HTTP error through the user's handler or the default JSON/HTML body."""
         if isinstance(exc, RequestRedirect):
-            # The table redirects by decoded path: quote it again (a %3F stays in the path, a
-            # %0A never reaches a header), keep the mount point and the query string.
-            location = quote(request.root_path + exc.new_url, safe=_PATH_SAFE)
+            # The table's location is quoted; keep the mount point and the query string.
+            location = quote(request.root_path, safe=PATH_SAFE) + exc.new_url
             query = request.environ.get("QUERY_STRING")
             return redirect(location + (f"?{query}" if query else ""), exc.code)
-        handler = self.error_handlers.find(exc)
-        if handler is not None:
-            try:
-                return make_response(handler(request, exc), handler)
-            except Exception as handler_exc:
-                return self.crash_response(request, handler_exc)
+        try:
+            response = self._handled(request, exc)
+        except Exception as handler_exc:
+            return self.crash_response(request, handler_exc)
+        if response is not None:
+            return response
         return http_error_response(exc, request.headers.get("Accept"))
 
     def crash_response(self, request: Request, exc: Exception) -> Response:
         """Answer an exception through its error handler, or log it with its traceback as a 500."""
-        handler = self.error_handlers.find(exc)
-        if handler is not None:
-            try:
-                return make_response(handler(request, exc), handler)
-            except Exception as handler_exc:
-                exc = handler_exc
+        try:
+            response = self._handled(request, exc)
+            if response is not None:
+                return response
+        except Exception as handler_exc:
+            exc = handler_exc
         fault = client_fault(exc)
         if fault is not None:
             return http_error_response(fault, request.headers.get("Accept"))
@@ -248,13 +245,19 @@ class App(Router):
             raise exc  # the interactive debugger (app.run(debug=True)) shows it
         log_crash(request, exc, "500")
         error = internal_error(exc)
-        handler = self.error_handlers.find(error)
-        if handler is not None:
-            try:
-                return make_response(handler(request, error), handler)
-            except Exception as handler_exc:
-                log_crash(request, handler_exc, "the error handler for 500 failed too")
+        try:
+            response = self._handled(request, error)
+        except Exception as handler_exc:
+            log_crash(request, handler_exc, "the error handler for 500 failed too")
+            response = None
+        if response is not None:
+            return response
         return http_error_response(error, request.headers.get("Accept"))
+
+    def _handled(self, request: Request, error: BaseException) -> Response | None:
+        # The user's handler for `error`, if there is one; what it raises, the caller handles.
+        handler = self.error_handlers.find(error)
+        return None if handler is None else make_response(handler(request, error), handler)
 
     def finish(self, request: Request, response: Response) -> Response:
         """Render a template body, run after-hooks, write the session and security headers."""
@@ -342,7 +345,7 @@ class App(Router):
         else:
             host = self.config["SERVER_NAME"] or "localhost"
             script_name, scheme = "", self.config["PREFERRED_URL_SCHEME"] or "http"
-        url = self.table.build(
+        return self.table.build(
             endpoint,
             values,
             script_name=script_name,
@@ -350,10 +353,8 @@ class App(Router):
             scheme=scheme,
             external=_external,
             method=_method,
+            anchor=_anchor,
         )
-        if _anchor:
-            url += "#" + quote(_anchor, safe=_PATH_SAFE + "?")
-        return url
 
     # -- serving and testing -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import (
@@ -26,6 +27,9 @@ from werkzeug.routing import (
 from werkzeug.routing.exceptions import RequestRedirect
 
 from .routes import Route, check_conflict
+
+# What stays unquoted in a URL's path we build (RFC 3986 pchar and "/"); a fragment adds "?".
+PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
 class FiniteFloatConverter(FloatConverter):
@@ -210,7 +214,9 @@ class RouteTable:
             raise MethodNotAllowed(valid_methods=sorted(allowed))
         if not path.endswith("/") and self._matches(path + "/"):
             # As werkzeug does: /a answers a permanent redirect to /a/ when only /a/ exists.
-            raise RequestRedirect(path + "/")
+            # The path was decoded: quote it again, so a %3F stays in the path and a %0A never
+            # reaches a header.
+            raise RequestRedirect(quote(path + "/", safe=PATH_SAFE))
         raise NotFound()
 
     def _bucket(self, path: str) -> _Bucket:
@@ -231,6 +237,7 @@ class RouteTable:
         scheme: str = "http",
         external: bool = False,
         method: str | None = None,
+        anchor: str | None = None,
     ) -> str:
         """Build the URL of `endpoint`; values that are not rule variables become the query."""
         key = (host, script_name, scheme)
@@ -242,9 +249,10 @@ class RouteTable:
                 self._adapters.clear()
             adapter = self.url_map.bind(host, script_name=script_name or "/", url_scheme=scheme)
             self._adapters[key] = adapter
-        return adapter.build(
+        url = adapter.build(
             endpoint, values, method=method, force_external=external, append_unknown=True
         )
+        return f"{url}#{quote(anchor, safe=PATH_SAFE + '?')}" if anchor else url
 
 
 def _source(pieces: list[tuple[str | None, str]], prefix: str) -> str:
