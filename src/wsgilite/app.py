@@ -97,7 +97,6 @@ class App(Router):
     def _add(self, route: Route) -> None:
         # Compiled now, so a conflict is an error at registration, never at request time.
         self.table.add(route)
-        self._routes.append(route)
         for folder in route.template_folders:
             self.templates.add_folder(folder)
 
