@@ -80,8 +80,7 @@ def needs_check(request: Request) -> bool:
     """Tell whether this request is an unsafe method carrying a form body."""
     if request.method not in UNSAFE_METHODS:
         return False
-    content_type = request.environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-    return content_type in FORM_TYPES
+    return request.mimetype in FORM_TYPES
 
 
 def at_risk(request: Request, session_cookie: str) -> bool:

@@ -132,6 +132,12 @@ class Request(_WerkzeugRequest):
         """The body's declared length (0 if malformed), None for a chunked body; read once."""
         return get_content_length(self.environ)
 
+    @_cached
+    def mimetype(self) -> str:
+        """The body's content type without parameters, lower case (`text/html`)."""
+        # PERF: werkzeug's builds the request's headers and parses the parameters too.
+        return str(self.environ.get("CONTENT_TYPE", "")).partition(";")[0].strip().lower()
+
     @cached_property
     def headers(self) -> Headers:
         """The request headers."""
@@ -188,8 +194,7 @@ class Request(_WerkzeugRequest):
             raise BadRequest(f"the request body could not be read: {exc}") from None
 
     def _load_urlencoded(self) -> bool:
-        content_type = self.environ.get("CONTENT_TYPE", "")
-        if content_type.partition(";")[0].strip().lower() != URLENCODED or self.shallow:
+        if self.mimetype != URLENCODED or self.shallow:
             return False
         body = getattr(self, "_cached_data", None)
         if body is None:
