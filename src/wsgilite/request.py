@@ -130,6 +130,9 @@ class Request(_WerkzeugRequest):
     @_cached
     def content_length(self) -> int | None:
         """The body's declared length (0 if malformed), None for a chunked body; read once."""
+        raw = self.environ.get("CONTENT_LENGTH", "")
+        if raw.isascii() and raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in self.environ:
+            return int(raw)  # PERF: the plain case; werkzeug's parser takes the rest
         return get_content_length(self.environ)
 
     @_cached
@@ -213,10 +216,9 @@ class Request(_WerkzeugRequest):
             body, self.max_form_memory_size, self.max_form_parts
         )
         self.__dict__["files"] = _EMPTY
-        # The body was read: get_data() returns it from here (a webhook may check a signature
-        # over it), and the stream is spent, so nothing reads the socket past the body.
+        # The body was read: get_data() and `stream` give it from here (a webhook may check a
+        # signature over it), so nothing reads the socket past the body.
         self._cached_data = body
-        self.__dict__["stream"] = io.BytesIO()
         return True
 
     @cached_property
@@ -224,6 +226,8 @@ class Request(_WerkzeugRequest):
         """The body as a stream: stops at its length, 413 past `MAX_CONTENT_LENGTH`."""
         if self.shallow:
             raise RuntimeError("this request was created with shallow=True; its body is unread")
+        if getattr(self, "_cached_data", None) is not None:
+            return io.BytesIO(self._cached_data)  # the form reader has read the body
         return input_stream(self.environ, self.content_length, self.max_content_length)
 
     # -- limits come from the app's config -----------------------------------------------------
