@@ -870,7 +870,12 @@ TRAVERSAL_URLS = [
 ]
 
 
-def _assert_no_leak(status_code: int, body: bytes) -> None:
+def _assert_no_leak(status_code: int, body: bytes, location: str | None = None) -> None:
+    if status_code == 308:
+        # As werkzeug does, "//" is merged: a redirect to the same path under /static/.
+        assert location is not None and location.startswith("/static/"), location
+        assert "//" not in location
+        return
     assert status_code in (400, 404), body[:300]
     assert_clean(status_code, body)
     assert b"root:" not in body
@@ -881,7 +886,7 @@ def _assert_no_leak(status_code: int, body: bytes) -> None:
 def test_static_traversal_urls_never_leave_the_static_folder(client: Client, url: str) -> None:
     response = client.get(url)
 
-    _assert_no_leak(response.status_code, response.data)
+    _assert_no_leak(response.status_code, response.data, response.headers.get("Location"))
     assert_served(client)
 
 
@@ -917,8 +922,8 @@ def test_an_absolute_path_to_the_secret_is_404(app: App, client: Client, tmp_pat
     by_path_info = call(app, make_environ("/static/" + secret))
     by_double_slash = call(app, make_environ("/static/" + secret.lstrip("/")))
 
-    _assert_no_leak(by_url.status_code, by_url.data)
-    _assert_no_leak(by_path_info.status_code, by_path_info.body)
+    _assert_no_leak(by_url.status_code, by_url.data, by_url.headers.get("Location"))
+    _assert_no_leak(by_path_info.status_code, by_path_info.body, by_path_info.header("Location"))
     # Relative to the static folder, this names a file that does not exist there.
     _assert_no_leak(by_double_slash.status_code, by_double_slash.body)
     assert_served(client)

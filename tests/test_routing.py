@@ -197,7 +197,7 @@ def test_a_route_added_after_include_is_a_clear_error(app: App) -> None:
     api = Router(prefix="/api")
     app.include(api)
 
-    with pytest.raises(RuntimeError, match="before calling include"):
+    with pytest.raises(RuntimeError, match="before app.include"):
         api.get("/late")(lambda request: "")
 
 
@@ -256,8 +256,19 @@ def test_url_for_puts_extra_values_in_the_query_string(app: App) -> None:
         return ""
 
     assert app.url_for("show", user_id=7, tab="notes") == "/users/7?tab=notes"
-    assert app.url_for("show", user_id=7, _external=True) == "http://localhost/users/7"
     assert app.url_for("show", user_id=7, _anchor="top") == "/users/7#top"
+    app.config["SERVER_NAME"] = "example.com"
+    assert app.url_for("show", user_id=7, _external=True) == "http://example.com/users/7"
+
+
+def test_an_external_url_outside_a_request_needs_a_server_name(app: App) -> None:
+    @app.get("/users/<int:user_id>")
+    def show(request: Request, user_id: int) -> str:
+        return ""
+
+    # Flask would build http://localhost/... here: a link that works nowhere.
+    with pytest.raises(RuntimeError, match=r"SERVER_NAME.*request\.url_for"):
+        app.url_for("show", user_id=7, _external=True)
 
 
 def test_request_url_for_builds_under_the_mount_point(app: App, client: Client) -> None:
@@ -353,7 +364,7 @@ def test_options_allows_the_methods_of_every_matching_rule(app: App, client: Cli
 
 
 def test_the_slash_redirect_quotes_the_path_again(app: App, client: Client) -> None:
-    @app.get("/files/<path:name>/")
+    @app.get("/files/<name>/")
     def folder(request: Request, name: str) -> str:
         return name
 

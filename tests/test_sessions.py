@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import time
@@ -86,7 +87,6 @@ def test_cookie_flags_are_configurable(site: App) -> None:
         SESSION_COOKIE_DOMAIN="example.org",
         SESSION_COOKIE_PATH="/app",
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_LIFETIME=60,
     )
 
     header = site.test_client().get("/set/x").headers["Set-Cookie"]
@@ -96,7 +96,46 @@ def test_cookie_flags_are_configurable(site: App) -> None:
     assert "Domain=example.org" in header
     assert "Path=/app" in header
     assert "SameSite=Strict" in header
-    assert "Max-Age=60" in header
+
+
+def test_a_session_cookie_ends_with_the_browser_session_by_default(site: App) -> None:
+    header = site.test_client().get("/set/x").headers["Set-Cookie"]
+
+    # As in Flask: no Max-Age and no Expires unless the session is made permanent.
+    assert "Max-Age" not in header
+    assert "Expires" not in header
+
+
+def test_a_permanent_session_lasts_permanent_session_lifetime(site: App) -> None:
+    site.config["PERMANENT_SESSION_LIFETIME"] = datetime.timedelta(hours=2)
+
+    @site.get("/remember")
+    def remember(request: Request) -> str:
+        request.session.permanent = True
+        request.session["user"] = "ada"
+        return "remembered"
+
+    @site.get("/forget")
+    def forget(request: Request) -> str:
+        request.session.permanent = False
+        return "forgotten"
+
+    client = site.test_client()
+    header = client.get("/remember").headers["Set-Cookie"]
+    assert "Max-Age=7200" in header
+    assert "Max-Age" not in client.get("/forget").headers["Set-Cookie"]
+    assert session_cookie(client) is not None  # the session itself stayed
+
+
+def test_the_lifetime_may_be_given_in_seconds(site: App) -> None:
+    site.config["PERMANENT_SESSION_LIFETIME"] = 60
+
+    @site.get("/remember")
+    def remember(request: Request) -> str:
+        request.session.permanent = True
+        return "remembered"
+
+    assert "Max-Age=60" in site.test_client().get("/remember").headers["Set-Cookie"]
 
 
 def test_the_cookie_is_json_signed_not_pickle(site: App) -> None:
@@ -151,7 +190,7 @@ def test_a_modified_payload_is_ignored(site: App) -> None:
 
 
 def test_an_expired_cookie_gives_an_empty_session(site: App) -> None:
-    site.config["SESSION_LIFETIME"] = 1
+    site.config["PERMANENT_SESSION_LIFETIME"] = 1
     client = site.test_client()
     client.get("/set/blue")
     time.sleep(2.1)

@@ -19,7 +19,7 @@ def site(tmp_path: Path) -> App:
     (static / "data.bin").write_bytes(bytes(range(100)))
     (tmp_path / "secret.txt").write_text("TOP SECRET")
     os.symlink(tmp_path / "secret.txt", static / "link.txt")
-    return App(__name__, static_folder=str(static), config={"STATIC_MAX_AGE": 600})
+    return App(__name__, static_folder=str(static), config={"SEND_FILE_MAX_AGE_DEFAULT": 600})
 
 
 @pytest.fixture

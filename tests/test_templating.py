@@ -58,7 +58,7 @@ def test_autoescaping_is_on_for_markup_files(site: App, folder: Path, name: str)
 def test_plain_text_templates_are_not_escaped(site: App, folder: Path) -> None:
     write(folder, "mail.txt", "{{ value }}")
 
-    assert site.render_string("mail.txt", value="<b>") == "<b>"
+    assert site.render_to_string("mail.txt", value="<b>") == "<b>"
 
 
 def test_request_session_url_for_and_flashes_are_in_every_template(site: App, folder: Path) -> None:
@@ -122,7 +122,7 @@ def test_a_missing_template_is_a_clear_error(
     site: App, folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with pytest.raises(TemplateNotFound, match=f"'nope.html' was not found.*{folder}"):
-        site.render_string("nope.html")
+        site.render_to_string("nope.html")
 
     @site.get("/")
     def index(request: Request) -> object:
@@ -173,7 +173,7 @@ def test_the_default_template_folder_is_beside_the_module(tmp_path: Path) -> Non
     site = App(__name__, root_path=str(tmp_path))
     write(tmp_path / "templates", "x.html", "found")
 
-    assert site.render_string("x.html") == "found"
+    assert site.render_to_string("x.html") == "found"
 
 
 def test_templates_see_no_session_without_a_secret_key(folder: Path) -> None:

@@ -1,8 +1,10 @@
-"""The App: decorators, hooks, and `__call__`, the path of one request through the framework.
+"""The App: routes, hooks, error handlers, templates and config, and `__call__`, one request's path.
 
-`App.__call__` reads as DESIGN.md's diagram: wrap environ, match, before-hooks, handler,
-make_response, after-hooks and session cookie, send. Everything a route needs is compiled when it
-is registered. The App wires the other modules together; none of them imports it.
+`App.__call__` reads as DESIGN.md's diagram: admit the request, match, before-hooks, handler,
+response, after-hooks (which also write the session), teardown, send. Each step is one call that
+nothing re-enters; whatever a step raises goes to `errors.error_response`, once. Everything a
+route needs is compiled when it is registered. The App holds its routes and wires the other
+modules together; none of them imports it.
 """
 
 from __future__ import annotations
@@ -13,36 +15,33 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
-from werkzeug.routing.exceptions import RequestRedirect
 from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
-from .config import Config
+from .config import Config, seconds
 from .csrf import UNSAFE_METHODS
-from .errors import ErrorHandlers, client_fault, http_error_response, internal_error
+from .errors import ErrorHandlers, error_response
 from .logs import log_access, log_crash
 from .request import Request
-from .response import DefaultHeaders, Response, check_header_value, make_response, redirect, send
-from .routes import Route, Router
-from .routing import PATH_SAFE, RouteTable
+from .response import DefaultHeaders, Response, check_header_value, make_response, send
+from .routes import Decorators, Hooks, Route, Router, check_callable
+from .routing import RouteTable
 from .sessions import SessionCookies
 from .static import send_static
 from .templating import TemplateResponse, Templates
+from .werkzeug_private import header_items
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.test import Client
 
-BeforeHook = Callable[[Request], object]
-AfterHook = Callable[[Request, Response], Response]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class App(Router):
+class App(Decorators):
     """A WSGI application: routes, hooks, error handlers, templates, static files and config."""
 
     request_class = Request
@@ -57,14 +56,11 @@ class App(Router):
         static_url_path: str = "/static",
         config: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
         self.import_name = import_name
         self.root_path = root_path or _module_folder(import_name)
-        self.config = Config(config)
+        self.config = Config(config, root_path=self.root_path)
         self.table = RouteTable()
-        self.error_handlers = ErrorHandlers()
-        self.before_hooks: list[BeforeHook] = []
-        self.after_hooks: list[AfterHook] = []
+        self.hooks = Hooks()
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
         self._start_lock = threading.Lock()
@@ -90,17 +86,25 @@ class App(Router):
 
     def add_converter(self, name: str, converter: type[BaseConverter]) -> None:
         """Make `<name:var>` available in rules registered after this call."""
-        self.table.url_map.converters[name] = converter
+        self.table.add_converter(name, converter)
 
     # -- registration --------------------------------------------------------------------------
 
-    def _add(self, route: Route) -> None:
+    def _declare(self, route: Route) -> None:
         # Compiled now, so a conflict is an error at registration, never at request time.
         self.table.add(route)
         for folder in route.template_folders:
             self.templates.add_folder(folder)
 
-    def routes(self) -> list[Route]:  # type: ignore[override]
+    def _hooks(self) -> Hooks:
+        return self.hooks
+
+    def include(self, router: Router) -> None:
+        """Mount `router`'s routes, with its hooks and error handlers around them."""
+        for route in router.mount():
+            self._declare(route)
+
+    def routes(self) -> list[Route]:
         """Return every route of the app, in registration order."""
         return list(self.table.routes)
 
@@ -109,47 +113,16 @@ class App(Router):
         assert folder is not None
 
         def static(request: Request, filename: str) -> Response:
-            return send_static(request, folder, filename, self.config["STATIC_MAX_AGE"])
+            max_age = seconds(self.config["SEND_FILE_MAX_AGE_DEFAULT"])
+            return send_static(request, folder, filename, max_age)
 
-        self._add(Route(f"{url_path}/<path:filename>", frozenset({"GET"}), static, "static", False))
-
-    def before_request(self, hook: F) -> F:
-        """Run `hook(request)` before each handler; a value it returns answers instead.
-
-        @app.before_request
-        def require_login(request): ...
-        """
-        self.before_hooks.append(hook)
-        return hook
-
-    def after_request(self, hook: F) -> F:
-        """Run `hook(request, response)` on every response; it returns the response to send.
-
-        @app.after_request
-        def add_cors(request, response): ...
-        """
-        self.after_hooks.append(hook)
-        return hook
+        self._declare(Route(f"{url_path}/<path:filename>", frozenset({"GET"}), static, "static"))
 
     def on_startup(self, hook: F) -> F:
         """Run `hook(app)` once per process, before its first request is handled."""
+        check_callable(hook, "on_startup", "(app)", 1)
         self.startup_hooks.append(hook)
         return hook
-
-    def errorhandler(self, key: int | type[BaseException]) -> Callable[[F], F]:
-        """Answer status `key`, or exceptions of class `key`, with `handler(request, error)`.
-
-        @app.errorhandler(404)
-        def not_found(request, error): ...
-        """
-
-        self.error_handlers.check(key)
-
-        def decorator(handler: F) -> F:
-            self.error_handlers.register(key, handler)
-            return handler
-
-        return decorator
 
     def template_filter(self, name: str | None = None) -> Callable[[F], F]:
         """Make the decorated function a Jinja2 filter named `name` (default: its name)."""
@@ -173,26 +146,32 @@ class App(Router):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one WSGI request."""
-        request = self.request_class(environ, self)
+        request = self.request_class(environ, self.config, self.sessions, self.table, self)
+        route: Route | None = None
+        error: BaseException | None = None
         try:
-            response = self.dispatch(request)
-        except HTTPException as exc:
-            response = self.error_response(request, exc)
-        except Exception as exc:  # any other failure: logged with traceback, answered 500
-            response = self.crash_response(request, exc)
-        # After-hooks run on error responses too, so headers they add survive abort().
-        response = self.finish(request, response)
-        body = send(response, environ, start_response, self._default_headers())
-        if "files" in request.__dict__ and request.files:
-            # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
-            if type(body) is list:
-                request.close()
-            else:
-                body = ClosingIterator(body, request.close)
-        return body
+            self._admit(request)
+            route, params = self.table.match(request.method, request.path)
+            request.route, request.path_params = route, params
+            response = self._before(request, route)
+            if response is None:
+                result = route.handler(request, **params) if params else route.handler(request)
+                response = make_response(result, route.handler, request)
+        except Exception as exc:
+            error = exc
+            response = self._error_response(request, exc, route)
+        try:
+            # After-hooks run on error responses too, so headers they add survive abort().
+            response = self._after(request, response, route)
+        except Exception as exc:
+            error = error or exc
+            response.close()  # a static file it held is released now, not at collection
+            response = self._error_response(request, exc, route)
+        self._teardown(request, route, error)
+        return self._send(request, response, environ, start_response)
 
-    def dispatch(self, request: Request) -> Response:
-        """Match the request, run before-hooks and the handler; return the handler's response."""
+    def _admit(self, request: Request) -> None:
+        # Before anything reads the request: startup hooks, the Host header, the body's size.
         if not self._started:
             self._start()
         if self.config["TRUSTED_HOSTS"]:
@@ -203,89 +182,71 @@ class App(Router):
             length = request.content_length
             if limit is not None and length is not None and length > limit:
                 raise RequestEntityTooLarge()
-        route, params = self.table.match(request.method, request.path)
-        request.path_params = params
+
+    def _before(self, request: Request, route: Route) -> Response | None:
+        # The CSRF check, then the app's before-hooks, then each enclosing Router's, outermost
+        # first; the first hook that returns a value answers instead of the handler.
         if route.csrf and request.method in UNSAFE_METHODS:
             self._check_csrf(request)
-        for hook in self.before_hooks:
-            result = hook(request)
-            if result is not None:
-                return make_response(result, hook)
-        result = route.handler(request, **params) if params else route.handler(request)
-        return make_response(result, route.handler)
+        for hooks in (self.hooks.before, route.scope.before):
+            for hook in hooks:
+                result = hook(request)
+                if result is not None:
+                    return make_response(result, hook, request)
+        return None
 
-    def error_response(self, request: Request, exc: HTTPException) -> Response:
-        """Answer an HTTP error through the user's handler or the default JSON/HTML body."""
-        if isinstance(exc, RequestRedirect):
-            # The table's location is quoted; keep the mount point and the query string.
-            location = quote(request.root_path, safe=PATH_SAFE) + exc.new_url
-            query = request.environ.get("QUERY_STRING")
-            return redirect(location + (f"?{query}" if query else ""), exc.code)
-        try:
-            response = self._handled(request, exc)
-        except Exception as handler_exc:
-            return self.crash_response(request, handler_exc)
-        if response is not None:
-            return response
-        return http_error_response(exc, request.headers.get("Accept"))
+    def _error_response(self, request: Request, exc: Exception, route: Route | None) -> Response:
+        # The route's Routers' handlers first (innermost first), then the app's.
+        scopes: tuple[ErrorHandlers, ...] = (self.hooks.error_handlers,)
+        if route is not None and route.scope.error_handlers:
+            scopes = (*route.scope.error_handlers, *scopes)
+        return error_response(request, exc, scopes, self.debug)
 
-    def crash_response(self, request: Request, exc: Exception) -> Response:
-        """Answer an exception through its error handler, or log it with its traceback as a 500."""
-        try:
-            response = self._handled(request, exc)
-            if response is not None:
-                return response
-        except Exception as handler_exc:
-            exc = handler_exc
-        fault = client_fault(exc)
-        if fault is not None:
-            return http_error_response(fault, request.headers.get("Accept"))
-        if self.debug:
-            raise exc  # the interactive debugger (app.run(debug=True)) shows it
-        log_crash(request, exc, "500")
-        error = internal_error(exc)
-        try:
-            response = self._handled(request, error)
-        except Exception as handler_exc:
-            log_crash(request, handler_exc, "the error handler for 500 failed too")
-            response = None
-        if response is not None:
-            return response
-        return http_error_response(error, request.headers.get("Accept"))
+    def _after(self, request: Request, response: Response, route: Route | None) -> Response:
+        # The route's Routers' after-hooks (innermost first), then the app's, each in reverse
+        # registration order as Flask runs them; then the session cookie and a header check.
+        if route is not None:
+            for hook in route.scope.after:
+                response = make_response(hook(request, response), hook, request)
+        for hook in reversed(self.hooks.after):
+            response = make_response(hook(request, response), hook, request)
+        if request.loaded_session is not None:
+            self.sessions.save(request, response)
+        for _, value in header_items(response.headers):
+            if not value.isascii():  # however it was set, a header must be latin-1 to send
+                check_header_value(value)
+        return response
 
-    def _handled(self, request: Request, error: BaseException) -> Response | None:
-        # The user's handler for `error`, if there is one; what it raises, the caller handles.
-        handler = self.error_handlers.find(error)
-        return None if handler is None else make_response(handler(request, error), handler)
+    def _teardown(self, request: Request, route: Route | None, error: BaseException | None) -> None:
+        # Always, even after a failure; a teardown hook that fails is logged and the rest run.
+        hooks = self.hooks.teardown
+        if route is not None and route.scope.teardown:
+            hooks = [*route.scope.teardown, *reversed(hooks)]
+        else:
+            hooks = hooks[::-1] if hooks else hooks
+        for hook in hooks:
+            try:
+                hook(request, error)
+            except Exception as exc:
+                log_crash(request, exc, "a teardown_request hook failed")
 
-    def finish(self, request: Request, response: Response) -> Response:
-        """Render a template body, run after-hooks, write the session and security headers."""
-        try:
-            if isinstance(response, TemplateResponse):
-                response.render(request)
-            for hook in self.after_hooks:
-                response = make_response(hook(request, response), hook)
-            if request._session is not None:
-                self.sessions.save(request, response)
-            for _, value in response.headers._list:
-                if not value.isascii():  # however it was set, a header must be latin-1 to send
-                    check_header_value(value)
-        except Exception as exc:
-            response.close()  # a static file it held is released now, not at collection
-            response = self._last_resort(request, exc)
+    def _send(
+        self,
+        request: Request,
+        response: Response,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
         if self.config["ACCESS_LOG"]:
             log_access(request, response.status_code)
-        return response
-
-    def _last_resort(self, request: Request, exc: Exception) -> Response:
-        response = self.crash_response(request, exc)
-        if isinstance(response, TemplateResponse):
-            try:
-                response.render(request)
-            except Exception as template_exc:
-                log_crash(request, template_exc, "the 500 page failed to render")
-                return http_error_response(internal_error(exc), request.headers.get("Accept"))
-        return response
+        body = send(response, environ, start_response, self._default_headers())
+        if request.has_open_files:
+            # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
+            if type(body) is list:
+                request.close()
+            else:
+                body = ClosingIterator(body, request.close)
+        return body
 
     def _default_headers(self) -> DefaultHeaders:
         # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per
@@ -301,9 +262,11 @@ class App(Router):
         setting = self.config["CSRF"]
         if setting is None:  # the default: on with a SECRET_KEY, where a forgery could hurt
             if self.config["SECRET_KEY"]:
-                csrf.check_form(request, False, self.config["SESSION_COOKIE_NAME"])
+                csrf.check_form(
+                    request, strict=False, session_cookie=self.config["SESSION_COOKIE_NAME"]
+                )
         elif setting:
-            csrf.check_form(request, True, self.config["SESSION_COOKIE_NAME"])
+            csrf.check_form(request, strict=True, session_cookie=self.config["SESSION_COOKIE_NAME"])
 
     def _start(self) -> None:
         # Threaded servers: a request arriving while the hooks run waits for them, and a hook
@@ -321,35 +284,42 @@ class App(Router):
         """Return a text/html response rendered from `template` with `context`."""
         return TemplateResponse(template, context, self.templates)
 
-    def render_string(
+    def render_source(self, source: str, /, **context: Any) -> TemplateResponse:
+        """Return a text/html response rendered from template text, not a file."""
+        return TemplateResponse(self.templates.from_source(source), context, self.templates)
+
+    def render_to_string(
         self, template: str, /, request: Request | None = None, **context: Any
     ) -> str:
-        """Render `template` to a string now (with the request's helpers when given)."""
-        return str(self.templates.render(template, context, request))
+        """Render the template file `template` to a string now (with the request's helpers)."""
+        return self.templates.render(template, context, request)
 
     def url_for(
         self,
         endpoint: str,
+        /,
         *,
         _external: bool = False,
         _method: str | None = None,
         _anchor: str | None = None,
-        _request: Request | None = None,
         **values: Any,
     ) -> str:
-        """Build the URL of `endpoint`; extra values become the query string."""
-        if _request is not None:
-            host = _request.host if _external else "localhost"
-            script_name, scheme = _request.root_path, _request.scheme
-        else:
-            host = self.config["SERVER_NAME"] or "localhost"
-            script_name, scheme = "", self.config["PREFERRED_URL_SCHEME"] or "http"
+        """Build the URL of `endpoint` from the app's root; extra values become the query string.
+
+        Inside a handler, `request.url_for` adds the mount point and, with `_external`, the host.
+        """
+        server_name = self.config["SERVER_NAME"]
+        if _external and not server_name:
+            raise RuntimeError(
+                f"app.url_for({endpoint!r}, _external=True) needs app.config['SERVER_NAME'] "
+                "(e.g. 'example.com') to know the host; inside a handler, use "
+                "request.url_for(..., _external=True), which takes the request's host"
+            )
         return self.table.build(
             endpoint,
             values,
-            script_name=script_name,
-            host=host,
-            scheme=scheme,
+            host=server_name or "localhost",
+            scheme=self.config["PREFERRED_URL_SCHEME"] or "http",
             external=_external,
             method=_method,
             anchor=_anchor,
@@ -358,13 +328,9 @@ class App(Router):
     # -- serving and testing -------------------------------------------------------------------
 
     def run(
-        self,
-        server: str = "werkzeug",
-        host: str = "127.0.0.1",
-        port: int = 8000,
-        **options: Any,
+        self, host: str = "127.0.0.1", port: int = 8000, *, server: str = "werkzeug", **options: Any
     ) -> None:
-        """Serve the app with `server` ("wsgiref", "werkzeug" or "gunicorn") until stopped."""
+        """Serve the app on `host:port` with `server` ("werkzeug", "wsgiref", "gunicorn"...)."""
         from .servers import import_target, run
 
         run(self, server=server, host=host, port=port, target=import_target(self), **options)

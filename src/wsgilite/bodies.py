@@ -17,8 +17,10 @@ from urllib.parse import unquote
 
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
-from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.formparser import MultiPartParser
 from werkzeug.wsgi import LimitedStream
+
+from .werkzeug_private import MultipartHook, MultipartResult
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -161,14 +163,14 @@ def decode_urlencoded(body: bytes, max_memory: int | None, max_fields: int | Non
     return parse_urlencoded(body.decode("utf-8", "werkzeug.url_quote"), max_fields)
 
 
-class FormParser(FormDataParser):
+class FormParser(MultipartHook):
     """werkzeug's form parser, reading multipart bodies in chunks within the memory limit."""
 
     # werkzeug's multipart decoder refuses any read chunk larger than max_form_memory_size, even
     # inside a file part: with a 16 KiB limit every file over 64 KiB was a 413.
-    def _parse_multipart(
+    def parse_multipart(
         self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
-    ) -> Any:
+    ) -> MultipartResult:
         limit = self.max_form_memory_size
         buffer = _CHUNK if limit is None else max(min(_CHUNK, limit // 2), 1)
         parser = MultiPartParser(

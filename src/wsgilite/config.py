@@ -6,6 +6,7 @@ mirrors it. The config knows nothing of requests or responses.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,10 +26,14 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_LIFETIME": 31 * 24 * 3600,
+    # Flask's name and default: how long a permanent session lasts (`session.permanent = True`),
+    # and how old a session's signature may be. A timedelta or seconds.
+    "PERMANENT_SESSION_LIFETIME": datetime.timedelta(days=31),
     # None: on whenever SECRET_KEY is set (a form token needs a session); True or False forces it.
     "CSRF": None,
-    "STATIC_MAX_AGE": 3600,
+    # Flask's name and default: Cache-Control max-age of static files (seconds or a timedelta);
+    # None sends no max-age, so browsers revalidate with the ETag (a 304) after a deploy.
+    "SEND_FILE_MAX_AGE_DEFAULT": None,
     "TRUSTED_HOSTS": None,
     "SECURITY_HEADERS": {
         "X-Content-Type-Options": "nosniff",
@@ -60,13 +65,21 @@ def parse_env_value(text: str) -> Any:
     return text
 
 
+def seconds(value: float | datetime.timedelta | None) -> int | None:
+    """Return a duration setting (seconds or a timedelta) in whole seconds; None stays None."""
+    if isinstance(value, datetime.timedelta):
+        return int(value.total_seconds())
+    return None if value is None else int(value)
+
+
 class Config(dict[str, Any]):
     """The app's settings: a dict pre-filled with `DEFAULTS`."""
 
-    def __init__(self, defaults: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, defaults: Mapping[str, Any] | None = None, root_path: str = "") -> None:
         super().__init__({**DEFAULTS, **(defaults or {})})
         # Dicts are copied so two apps never share one.
         self["SECURITY_HEADERS"] = dict(self["SECURITY_HEADERS"])
+        self.root_path = root_path
 
     def from_mapping(self, mapping: Mapping[str, Any] | None = None, **values: Any) -> None:
         """Update from upper-case keys of a mapping and keyword arguments."""
@@ -75,8 +88,9 @@ class Config(dict[str, Any]):
                 self[key] = value
 
     def from_pyfile(self, path: str | os.PathLike[str]) -> None:
-        """Update from the upper-case names a Python file defines."""
-        file = Path(path)
+        """Update from the upper-case names a Python file defines (relative to the app's folder)."""
+        # As Flask does: a relative path is found beside the app, whatever the working folder.
+        file = Path(self.root_path, path)
         try:
             source = file.read_text(encoding="utf-8")
         except OSError as exc:

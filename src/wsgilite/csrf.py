@@ -94,7 +94,7 @@ def at_risk(request: Request, session_cookie: str) -> bool:
     return origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
 
 
-def check_form(request: Request, strict: bool, session_cookie: str) -> None:
+def check_form(request: Request, *, strict: bool, session_cookie: str) -> None:
     """Raise CSRFError if this unsafe form post lacks this session's token and needs it."""
     if not needs_check(request):
         return

@@ -58,7 +58,9 @@ def log_crash(request: Request, exc: BaseException, what: str) -> None:
 
 def log_access(request: Request, status: int) -> None:
     """Log one line for an answered request."""
-    path = request.full_path if request.query_string else request.path
+    query = request.environ.get("QUERY_STRING")
+    # The raw query, its bytes as the client sent them: escaped below, never decoded strictly.
+    path = f"{request.path}?{query}" if query else request.path
     logger.info(
         '%s "%s %s" %s', request.remote_addr or "-", escape(request.method), escape(path), status
     )

@@ -1,16 +1,18 @@
-"""Requests: werkzeug's `Request`, created for nothing.
+"""Requests: werkzeug's `Request`, created for nothing, with a place for per-request state.
 
 `Request(environ)` in werkzeug reads method, scheme, host, paths and headers up front. Here each
 of those is read from `environ` the first time it is asked for, so a handler that only returns a
-string pays for none of them. Everything else (`args`, `form`, `files`, `json`, `cookies`) is
-werkzeug's own code. The request knows its app (for config limits) but nothing of routing or
-responses.
+string pays for none of them; the query string and a urlencoded form of known length are parsed
+by `bodies.py` (faster than werkzeug's general parsers), everything else (`files`, `json`,
+`cookies`, multipart) is werkzeug's own code. The App hands each request what it needs when it
+is made: the config (body limits, trusted hosts), the session store and the URL builder. The
+request never reaches up into the App; `request.app` is there for the user's own code.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -29,12 +31,15 @@ from .bodies import (
     parse_urlencoded,
     read_body,
 )
+from .config import DEFAULTS
+from .werkzeug_private import cache_body, cached_body
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from .app import App
-    from .sessions import Session
+    from .routes import Route
+    from .routing import RouteTable
+    from .sessions import Session, SessionCookies
 
 
 def wsgi_decode(value: str, errors: str = "replace") -> str:
@@ -70,21 +75,57 @@ class _cached(Generic[T]):  # noqa: N801 - used as a decorator, like property
         return value
 
 
+class State:
+    """Per-request state for your own code, as Flask's `g`: `request.state.user = ...`."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return attribute `name`, or `default` if it was never set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        """Remove attribute `name` and return its value (or `default`)."""
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        """Return attribute `name`, setting it to `default` first if it was never set."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.__dict__
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"request.state has no {name!r}; set it first (request.state.{name} = ...) or use "
+            f"request.state.get({name!r})"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        return f"<State {self.__dict__!r}>"
+
+
 class Request(_WerkzeugRequest):
-    """The request a handler receives: werkzeug's, with `app` and `path_params`."""
+    """The request a handler receives: werkzeug's, with `path_params`, `route` and `state`."""
 
     json_module = SafeJSON  # type: ignore[assignment]
-    # PERF: class-level defaults cost nothing per request; the App sets path_params on a match.
+    # PERF: class-level defaults cost nothing per request; the App sets them on a match.
     shallow = False
     path_params: Mapping[str, Any] = MappingProxyType({})
-    _session: Session | None = None
+    route: Route | None = None
     form_data_parser_class = FormParser
 
     def __init__(
         self,
         environ: WSGIEnvironment,
-        app: App | None = None,
-        path_params: dict[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        sessions: SessionCookies | None = None,
+        urls: RouteTable | None = None,
+        app: Any = None,
     ) -> None:
         # PERF: werkzeug's __init__ reads eight values eagerly (~2.5 µs); routing needs only the
         # method and path, the rest are read on first use below.
@@ -94,9 +135,21 @@ class Request(_WerkzeugRequest):
         if path[0] != "/" or path[:2] == "//" or not path.isascii():
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
+        self.config = DEFAULTS if config is None else config
+        self.sessions = sessions
+        self.urls = urls
+        #: The App answering this request, for your own code (the framework never uses it).
         self.app = app
-        if path_params is not None:
-            self.path_params = path_params
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint name of the route that matched (None before matching, or on a 404)."""
+        return None if self.route is None else self.route.endpoint
+
+    @_cached
+    def state(self) -> State:
+        """A place for this request's own data (the user, a database connection)."""
+        return State()
 
     # -- what werkzeug's __init__ would have set, read on first use ------------------------------
 
@@ -120,7 +173,9 @@ class Request(_WerkzeugRequest):
     @cached_property
     def root_path(self) -> str:
         """The prefix the app is mounted under (SCRIPT_NAME), without a trailing slash."""
-        return wsgi_decode(self.environ.get("SCRIPT_NAME") or "").rstrip("/")
+        root = wsgi_decode(self.environ.get("SCRIPT_NAME") or "").rstrip("/")
+        # As PATH_INFO: "//evil.com" must never become a redirect to another host.
+        return "/" + root.lstrip("/") if root.startswith("//") else root
 
     @cached_property
     def query_string(self) -> bytes:
@@ -155,7 +210,7 @@ class Request(_WerkzeugRequest):
     @property
     def trusted_hosts(self) -> list[str] | None:  # type: ignore[override]
         """The `Host` values accepted (`TRUSTED_HOSTS`); any other is answered 400."""
-        hosts = None if self.app is None else self.app.config.get("TRUSTED_HOSTS")
+        hosts = self.config.get("TRUSTED_HOSTS")
         # Host names are case-insensitive; werkzeug compares them as they are.
         return [host.lower() for host in hosts] if hosts else None
 
@@ -199,7 +254,7 @@ class Request(_WerkzeugRequest):
     def _load_urlencoded(self) -> bool:
         if self.mimetype != URLENCODED or self.shallow:
             return False
-        body = getattr(self, "_cached_data", None)
+        body = cached_body(self)
         if body is None:
             length = self.content_length  # None for a chunked body
             if length is not None:
@@ -218,7 +273,7 @@ class Request(_WerkzeugRequest):
         self.__dict__["files"] = _EMPTY
         # The body was read: get_data() and `stream` give it from here (a webhook may check a
         # signature over it), so nothing reads the socket past the body.
-        self._cached_data = body
+        cache_body(self, body)
         return True
 
     @cached_property
@@ -226,41 +281,46 @@ class Request(_WerkzeugRequest):
         """The body as a stream: stops at its length, 413 past `MAX_CONTENT_LENGTH`."""
         if self.shallow:
             raise RuntimeError("this request was created with shallow=True; its body is unread")
-        if getattr(self, "_cached_data", None) is not None:
-            return io.BytesIO(self._cached_data)  # the form reader has read the body
+        body = cached_body(self)
+        if body is not None:
+            return io.BytesIO(body)  # the form reader has read the body
         return input_stream(self.environ, self.content_length, self.max_content_length)
 
-    # -- limits come from the app's config -----------------------------------------------------
+    @property
+    def has_open_files(self) -> bool:
+        """Tell whether uploaded files were parsed (they are closed once the body is sent)."""
+        return "files" in self.__dict__ and bool(self.__dict__["files"])
+
+    # -- limits come from the config ------------------------------------------------------------
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
         """The largest body accepted (`MAX_CONTENT_LENGTH`); past it, 413."""
-        return None if self.app is None else self.app.config.get("MAX_CONTENT_LENGTH")
+        return self.config.get("MAX_CONTENT_LENGTH")
 
     @property
     def max_form_memory_size(self) -> int | None:  # type: ignore[override]
         """The largest non-file form field held in memory (`MAX_FORM_MEMORY_SIZE`)."""
-        if self.app is None:
-            return 500_000
-        return self.app.config.get("MAX_FORM_MEMORY_SIZE")
+        return self.config.get("MAX_FORM_MEMORY_SIZE")
 
     @property
     def max_form_parts(self) -> int | None:  # type: ignore[override]
         """The most multipart parts or fields accepted (`MAX_FORM_PARTS`)."""
-        if self.app is None:
-            return 1000
-        return self.app.config.get("MAX_FORM_PARTS")
+        return self.config.get("MAX_FORM_PARTS")
 
     # -- features that live in their own modules ------------------------------------------------
 
-    @property
+    @_cached
     def session(self) -> Session:
         """The signed-cookie session, loaded on first use."""
-        if self._session is None:
-            if self.app is None:
-                raise RuntimeError("request.session needs a request created by an App")
-            self._session = self.app.sessions.open(self)
-        return self._session
+        if self.sessions is None:
+            raise RuntimeError("request.session needs a request created by an App")
+        return self.sessions.open(self)
+
+    @property
+    def loaded_session(self) -> Session | None:
+        """The session if this request used it, else None (nothing was read)."""
+        return self.__dict__.get("session")
 
     @overload
     def get_data(
@@ -285,8 +345,26 @@ class Request(_WerkzeugRequest):
             return super().on_json_loading_failed(e)
         raise BadRequest(f"request body is not valid JSON: {e}")
 
-    def url_for(self, endpoint: str, **values: Any) -> str:
-        """Build a URL for `endpoint` under this request's root (see `App.url_for`)."""
-        if self.app is None:
+    def url_for(
+        self,
+        endpoint: str,
+        /,
+        *,
+        _external: bool = False,
+        _method: str | None = None,
+        _anchor: str | None = None,
+        **values: Any,
+    ) -> str:
+        """Build the URL of `endpoint` under this request's root (and host, if `_external`)."""
+        if self.urls is None:
             raise RuntimeError("request.url_for needs a request created by an App")
-        return self.app.url_for(endpoint, _request=self, **values)
+        return self.urls.build(
+            endpoint,
+            values,
+            script_name=self.root_path,
+            host=self.host if _external else "localhost",
+            scheme=self.scheme,
+            external=_external,
+            method=_method,
+            anchor=_anchor,
+        )

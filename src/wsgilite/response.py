@@ -27,8 +27,19 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
+from .werkzeug_private import (
+    HeaderList,
+    header_items,
+    headers_of,
+    init_response,
+    plain_parts,
+    set_header_items,
+)
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .request import Request
 
 HTML_UTF8 = "text/html; charset=utf-8"
 TEXT_UTF8 = "text/plain; charset=utf-8"
@@ -38,7 +49,6 @@ BINARY = "application/octet-stream"
 # The content types wsgilite itself sets: known to be safe, so not checked per response.
 _OWN_TYPES = frozenset({HTML_UTF8, TEXT_UTF8, JSON_TYPE, BINARY})
 
-HeaderList: TypeAlias = list[tuple[str, str]]
 HeadersLike: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | Headers"
 Body: TypeAlias = "str | bytes | dict[str, Any] | list[Any] | Response | Iterable[Any]"
 ReturnValue: TypeAlias = (
@@ -76,6 +86,12 @@ class Response(_WerkzeugResponse):
     """An HTTP response: werkzeug's, with HTML as the default type."""
 
     default_mimetype = "text/html"
+    #: True for a response whose body is made from the request (a template): make_response
+    #: calls `complete(request)` on it before anything reads the body.
+    needs_request = False
+
+    def complete(self, request: Request | None) -> None:
+        """Fill a body that depends on the request (nothing to do for a plain response)."""
 
     def __init__(
         self,
@@ -87,8 +103,7 @@ class Response(_WerkzeugResponse):
         direct_passthrough: bool = False,
     ) -> None:
         kind = type(response)
-        # PERF: werkzeug's __init__ costs ~2 µs for a plain body; this sets the same state in
-        # ~0.5 µs (tests/test_response.py checks both agree). Anything else is werkzeug's.
+        # PERF: a plain body and an int status skip werkzeug's __init__ (see init_response).
         if (kind is str or kind is bytes) and type(status) in (int, NoneType):
             code: int = status or 200  # type: ignore[assignment]
             line = STATUS_LINES.get(code)
@@ -104,12 +119,7 @@ class Response(_WerkzeugResponse):
                 # "replace": a lone surrogate (from client JSON, say) must not make a 500.
                 body: bytes = response.encode("utf-8", "replace") if kind is str else response  # type: ignore[union-attr,assignment]
                 given.append(("Content-Length", str(len(body))))
-                self.headers = headers_of(given)
-                self._status = line
-                self._status_code = code
-                self._on_close = []
-                self.response = [body]
-                self.direct_passthrough = direct_passthrough
+                init_response(self, body, line, code, headers_of(given), direct_passthrough)
                 return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
@@ -127,13 +137,6 @@ def _given_headers(headers: object, type_argument: str | None) -> HeaderList | N
             return None
         items.append((name, check_header_value(value)))
     return items
-
-
-def headers_of(items: HeaderList) -> Headers:
-    """Return werkzeug Headers holding `items` as they are (already checked)."""
-    headers = Headers.__new__(Headers)
-    headers._list = items
-    return headers
 
 
 def _json_default(value: Any) -> Any:
@@ -195,9 +198,19 @@ def _bad_return(handler: Callable[..., object] | None, result: object) -> TypeEr
     )
 
 
-def make_response(result: object, handler: Callable[..., object] | None = None) -> Response:
-    """Turn a handler's return value into a `Response`, or raise TypeError naming the handler."""
+def make_response(
+    result: object,
+    handler: Callable[..., object] | None = None,
+    request: Request | None = None,
+) -> Response:
+    """Turn a handler's return value into a `Response`, or raise TypeError naming the handler.
+
+    A response made from the request (a template) is completed for `request` here, so a template
+    that fails to render fails in this step, like any other handler mistake.
+    """
     if isinstance(result, _WerkzeugResponse):
+        if request is not None and getattr(result, "needs_request", False):
+            result.complete(request)  # type: ignore[attr-defined]
         return result  # type: ignore[return-value]
     encoded = encode_body(result)
     if encoded is not None:  # PERF: str, bytes, dict and list before the rarer answers
@@ -222,6 +235,8 @@ def make_response(result: object, handler: Callable[..., object] | None = None) 
         response: Response = body  # type: ignore[assignment]
         if status is not None:
             response.status = status
+        if request is not None and getattr(response, "needs_request", False):
+            response.complete(request)
     else:
         # PERF: an int status goes straight into the constructor's fast path.
         code = status if type(status) is int else None
@@ -252,10 +267,10 @@ def _add_headers(response: Response, headers: Any) -> None:
     items = list(headers.items() if isinstance(headers, Mapping | Headers) else headers)
     replaced = {name.lower() for name, _ in items}
     # PERF: one pass over werkzeug's header list, not one werkzeug `set` per header (~0.5 µs).
-    kept = [item for item in response.headers._list if item[0].lower() not in replaced]
+    kept = [item for item in header_items(response.headers) if item[0].lower() not in replaced]
     for name, value in items:
         kept.append((check_header_value(name), check_header_value(str(value))))
-    response.headers._list = kept
+    set_header_items(response.headers, kept)
 
 
 def _other_body(
@@ -286,11 +301,18 @@ def redirect(location: str, code: int = 302) -> Response:
 
 def safe_next_url(target: str | None, fallback: str = "/") -> str:
     """Return `target` if it is a path on this site, else `fallback` (no open redirects)."""
-    if not target or any(c in target for c in "\r\n\x00\\") or target.isspace():
+    if not isinstance(target, str) or not target.strip():
         return fallback
     target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if any(char in target for char in "\r\n\x00\\") or not target.isprintable():
+        return fallback
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "/[x" and friends: not a URL this site would write
+        return fallback
+    if parts.scheme or parts.netloc:
         return fallback
     return target
 
@@ -316,9 +338,8 @@ def send(
     defaults: DefaultHeaders = DefaultHeaders(),
 ) -> Iterable[bytes]:
     """Start `response` on the server and return its body iterable."""
-    # PERF: werkzeug's own attributes (_list, _status, _status_code; stable across 3.x, pinned
-    # in pyproject.toml) instead of its properties: 0.76 -> 0.54 µs a response.
-    items = response.headers._list
+    # PERF: werkzeug's own state (werkzeug_private) instead of its properties: 0.76 -> 0.54 µs.
+    items = header_items(response.headers)
     if len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length":
         # PERF: the two headers of every plain answer: nothing to look up (~0.3 µs).
         headers = [*items, *defaults.pairs]
@@ -333,15 +354,9 @@ def send(
     body = response.response
     # A buffered body with its length set needs none of get_wsgi_headers' copying and fixing
     # (~4 µs); werkzeug does the rest (streams, 204/304, Location).
-    status_code = response._status_code
-    if (
-        buffered
-        and type(body) is list
-        and status_code != 204
-        and status_code != 304
-        and not response._on_close
-    ):
-        start_response(response._status, headers)
+    status_line, status_code, closes = plain_parts(response)
+    if buffered and type(body) is list and status_code != 204 and status_code != 304 and not closes:
+        start_response(status_line, headers)
         if environ.get("REQUEST_METHOD", "").upper() == "HEAD":
             return []
         return body

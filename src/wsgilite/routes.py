@@ -1,31 +1,70 @@
-"""Routes: `Route`, and `Router`, which records routes from decorators and nests with `include`.
+"""Routes: `Route`, `Router`, and the decorators an App and a Router share.
 
-A Router only declares: it keeps its routes and its children's, with prefixes and endpoint
-names applied, and refuses a duplicate endpoint or rule at once. It compiles and matches
-nothing; `routing.RouteTable` does that, for the App.
+A Router declares: its routes, the Routers it includes, and its own hooks and error handlers,
+which apply to its routes and to those of the Routers inside it, as Flask's blueprints do. When an
+App includes a Router, each route comes out qualified (prefix, endpoint name) with the `Scope` of
+the Routers around it, and the Routers are closed to further changes. Every handler, hook and
+error handler is checked when it is registered: a function that cannot take what it will be
+given is a TypeError naming it and the signature it needs, never a 500 later. Nothing here
+compiles or matches a path: `routing.RouteTable` does that, for the App.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import ErrorHandlers
+
+if TYPE_CHECKING:
+    from .request import Request
+    from .response import Response
 
 Handler = Callable[..., object]
-H = TypeVar("H", bound=Handler)
+H = TypeVar("H", bound=Callable[..., Any])
+BeforeHook = Callable[["Request"], object]
+AfterHook = Callable[["Request", "Response"], object]
+TeardownHook = Callable[["Request", "BaseException | None"], object]
 
 _VARIABLE = re.compile(r"<(?:[^<>]*:)?(\w+)>")
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+# RFC 9110's method token: WebDAV's PROPFIND and REPORT are methods too.
+_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class RouteConflict(ValueError):
-    """Two routes claim the same endpoint, or the same rule and method."""
+    """Two routes claim the same endpoint, or the same paths and method."""
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """What the Routers around a route add to it: hooks and error handlers, in running order."""
+
+    before: tuple[BeforeHook, ...] = ()  # outermost Router first, each in registration order
+    after: tuple[AfterHook, ...] = ()  # innermost Router first, each in reverse order
+    teardown: tuple[TeardownHook, ...] = ()  # as `after`
+    error_handlers: tuple[ErrorHandlers, ...] = ()  # innermost Router first
+    names: tuple[str, ...] = ()  # the Routers' names, outermost first (OpenAPI tags)
+
+    def inside(self, outer: Scope) -> Scope:
+        """Return this scope nested inside `outer` (whose hooks run around this one's)."""
+        return Scope(
+            before=outer.before + self.before,
+            after=self.after + outer.after,
+            teardown=self.teardown + outer.teardown,
+            error_handlers=self.error_handlers + outer.error_handlers,
+            names=outer.names + self.names,
+        )
+
+
+NO_SCOPE = Scope()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Route:
-    """One registered route: a rule, its methods, the handler and its endpoint name."""
+    """One registered route: a rule, its methods, the handler, its endpoint name and scope."""
 
     rule: str
     methods: frozenset[str]
@@ -33,32 +72,42 @@ class Route:
     endpoint: str
     csrf: bool = True
     template_folders: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] | None = None
+    scope: Scope = NO_SCOPE
+    # Whatever else the decorator was given (summary, tags, responses...), for later layers.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _qualify(*names: str | None) -> str:
-    return ".".join(name for name in names if name)
+@dataclass(slots=True)
+class Hooks:
+    """The hooks and error handlers one App or Router registered, in registration order."""
+
+    before: list[BeforeHook] = field(default_factory=list)
+    after: list[AfterHook] = field(default_factory=list)
+    teardown: list[TeardownHook] = field(default_factory=list)
+    error_handlers: ErrorHandlers = field(default_factory=ErrorHandlers)
+
+    def scope(self, name: str | None) -> Scope:
+        """Return these hooks as a Scope, in the order they run."""
+        return Scope(
+            before=tuple(self.before),
+            after=tuple(reversed(self.after)),
+            teardown=tuple(reversed(self.teardown)),
+            error_handlers=(self.error_handlers,) if self.error_handlers else (),
+            names=(name,) if name else (),
+        )
 
 
-class Router:
-    """A group of routes under a common prefix, mounted with `app.include(router)`."""
+class Decorators:
+    """The decorators an App and a Router share; each hands what it registers to the holder."""
 
-    def __init__(
-        self,
-        prefix: str = "",
-        name: str | None = None,
-        *,
-        csrf: bool = True,
-        template_folder: str | None = None,
-    ) -> None:
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise ValueError(f"Router prefix {prefix!r} must start with '/' and not end with one")
-        self.prefix = prefix
-        # Endpoints are qualified by the router's name: Router("/api") -> "api.ping".
-        self.name = name if name is not None else prefix.strip("/").replace("/", ".")
-        self.csrf = csrf
-        self.template_folder = template_folder
-        self._routes: list[Route] = []
-        self._mounted = False
+    csrf: bool = True
+
+    def _declare(self, route: Route) -> None:
+        raise NotImplementedError
+
+    def _hooks(self) -> Hooks:
+        raise NotImplementedError
 
     def route(
         self,
@@ -67,32 +116,37 @@ class Router:
         *,
         endpoint: str | None = None,
         csrf: bool | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> Callable[[H], H]:
         """Register the decorated function for `rule` and `methods` (default GET).
 
         @app.route("/login", methods=["GET", "POST"])
         def login(request): ...
         """
-        if not rule.startswith("/"):
-            raise ValueError(f"route rule {rule!r} must start with '/'")
-        if "request" in _VARIABLE.findall(rule):
-            raise ValueError(
-                f"route rule {rule!r} names a variable 'request', which is the handler's first "
-                "argument; give the variable another name"
+        if not isinstance(rule, str):
+            raise TypeError(
+                f"route() takes the rule first, not {rule!r}: write @app.route('/path') or "
+                "@app.get('/path') with parentheses"
             )
+        if isinstance(methods, str):
+            raise TypeError(f"methods={methods!r}: give a list, e.g. methods=[{methods!r}]")
         wanted = frozenset(method.upper() for method in (methods or ("GET",)))
-        unknown = wanted - METHODS
-        if unknown:
-            raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for route {rule!r}")
+        for method in wanted:
+            if not _METHOD.fullmatch(method):
+                raise ValueError(f"route {rule!r}: {method!r} is not an HTTP method name")
 
         def decorator(handler: H) -> H:
-            self._add(
+            check_handler(handler, rule, defaults)
+            self._declare(
                 Route(
                     rule=rule,
                     methods=wanted,
                     handler=handler,
                     endpoint=endpoint or handler.__name__,
                     csrf=self.csrf if csrf is None else csrf,
+                    defaults=defaults,
+                    options=options,
                 )
             )
             return handler
@@ -123,58 +177,195 @@ class Router:
         """Register a DELETE handler for `rule`."""
         return self.route(rule, ["DELETE"], **options)
 
-    def include(self, router: Router) -> None:
-        """Mount `router`'s routes under this router's prefix and name."""
-        if router is self:
-            raise ValueError("a Router cannot include itself")
-        router._mounted = True
-        for route in router.routes():
-            self._add(route)
+    def before_request(self, hook: H) -> H:
+        """Run `hook(request)` before each handler here; a value it returns answers instead.
 
-    def routes(self) -> Iterator[Route]:
-        """Yield every route of this router and its children, with prefixes and names applied."""
-        for route in self._routes:
-            yield self._qualified(route)
+        @app.before_request
+        def require_login(request): ...
+        """
+        check_callable(hook, "before_request", "(request)", 1)
+        self._hooks().before.append(hook)
+        return hook
 
-    def _qualified(self, route: Route) -> Route:
-        return Route(
-            rule=self.prefix + route.rule,
-            methods=route.methods,
-            handler=route.handler,
-            endpoint=_qualify(self.name, route.endpoint),
-            csrf=route.csrf,
-            template_folders=(
-                (self.template_folder, *route.template_folders)
-                if self.template_folder
-                else route.template_folders
-            ),
-        )
+    def after_request(self, hook: H) -> H:
+        """Run `hook(request, response)` on each response here; it returns the response to send.
 
-    def _add(self, route: Route) -> None:
-        if self._mounted:
-            raise RuntimeError(
-                f"route {route.rule!r} was added to a Router already included in an app or "
-                "router; add all routes to a Router before calling include()"
+        @app.after_request
+        def add_header(request, response): ...
+        """
+        check_callable(hook, "after_request", "(request, response)", 2)
+        self._hooks().after.append(hook)
+        return hook
+
+    def teardown_request(self, hook: H) -> H:
+        """Run `hook(request, error)` after each request here, even one that failed.
+
+        @app.teardown_request
+        def close_db(request, error): ...
+        """
+        check_callable(hook, "teardown_request", "(request, error)", 2)
+        self._hooks().teardown.append(hook)
+        return hook
+
+    def errorhandler(self, key: int | type[BaseException]) -> Callable[[H], H]:
+        """Answer status `key`, or exceptions of class `key`, with `handler(request, error)`.
+
+        @app.errorhandler(404)
+        def not_found(request, error): ...
+        """
+        if callable(key) and not isinstance(key, type):
+            raise TypeError(
+                f"errorhandler() needs a status or exception class: write "
+                f"@app.errorhandler(404) above {getattr(key, '__qualname__', key)}"
             )
-        for taken in self._routes:
-            check_conflict(taken, route)
+        ErrorHandlers.check(key)
+
+        def decorator(handler: H) -> H:
+            check_callable(handler, f"errorhandler({_key_name(key)})", "(request, error)", 2)
+            self._hooks().error_handlers.register(key, handler)
+            return handler
+
+        return decorator
+
+
+def _key_name(key: int | type[BaseException]) -> str:
+    return str(key) if isinstance(key, int) else key.__name__
+
+
+class Router(Decorators):
+    """A group of routes under a common prefix, with its own hooks: `app.include(router)`."""
+
+    def __init__(
+        self,
+        prefix: str = "",
+        name: str | None = None,
+        *,
+        csrf: bool = True,
+        template_folder: str | None = None,
+    ) -> None:
+        # As Flask's url_prefix: "/b/", "b" and "/b" are the same prefix.
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        # Endpoints are qualified by the router's name: Router("/api") -> "api.ping".
+        self.name = name if name is not None else self.prefix.strip("/").replace("/", ".")
+        self.csrf = csrf
+        self.template_folder = template_folder
+        self.hooks = Hooks()
+        self._routes: list[Route] = []
+        self._children: list[Router] = []
+        self._closed = False
+
+    def _declare(self, route: Route) -> None:
+        self._check_open(f"route {route.rule!r}")
         self._routes.append(route)
 
+    def _hooks(self) -> Hooks:
+        self._check_open("a hook or error handler")
+        return self.hooks
 
-def _shape(rule: str) -> str:
-    # "/v/<int:x>" and "/v/<int:y>" match the same paths: only the converters count.
-    return _VARIABLE.sub(lambda found: found.group(0)[: -len(found.group(1)) - 1] + ">", rule)
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise RuntimeError(
+                f"{what} was added to a Router already included in an app; add every route, "
+                "hook and error handler to a Router before app.include(router)"
+            )
 
+    def include(self, router: Router) -> None:
+        """Mount `router` inside this one: its routes under this prefix, name and hooks."""
+        if router is self:
+            raise ValueError("a Router cannot include itself")
+        self._check_open(f"Router {router.name or router.prefix!r}")
+        self._children.append(router)
 
-def check_conflict(taken: Route, route: Route) -> None:
-    if taken.endpoint == route.endpoint and taken.handler is not route.handler:
-        raise RouteConflict(
-            f"endpoint {route.endpoint!r} is already used by {taken.handler.__qualname__} for "
-            f"{taken.rule!r}; rename one of the functions or pass endpoint='...' to the decorator"
+    def routes(self) -> Iterator[Route]:
+        """Yield every route of this router and those it includes, qualified, with their scope."""
+        yield from self._qualified(NO_SCOPE, close=False)
+
+    def mount(self) -> Iterator[Route]:
+        """Yield `routes()` for an App, and close this router and those inside it to changes."""
+        yield from self._qualified(NO_SCOPE, close=True)
+
+    def _qualified(self, outer: Scope, close: bool) -> Iterator[Route]:
+        if close:
+            self._closed = True
+        scope = self.hooks.scope(self.name).inside(outer)
+        for route in self._routes:
+            yield self._prefixed(replace(route, scope=scope))
+        for child in self._children:
+            for route in child._qualified(scope, close):
+                yield self._prefixed(route)
+
+    def _prefixed(self, route: Route) -> Route:
+        # Under this router's prefix and name, with its template folder searched too.
+        folders = route.template_folders
+        if self.template_folder:
+            folders = (self.template_folder, *folders)
+        return replace(
+            route,
+            rule=join_rule(self.prefix, route.rule),
+            endpoint=".".join(name for name in (self.name, route.endpoint) if name),
+            template_folders=folders,
         )
-    if _shape(taken.rule) == _shape(route.rule) and taken.methods & route.methods:
-        both = ", ".join(sorted(taken.methods & route.methods))
-        raise RouteConflict(
-            f"{both} {route.rule!r} is already handled by {taken.handler.__qualname__}; "
-            f"remove one of the routes or give {route.handler.__qualname__} another rule or method"
+
+
+def join_rule(prefix: str, rule: str) -> str:
+    """Return `rule` under `prefix`, as Flask joins a blueprint's url_prefix and its rules."""
+    if not prefix:
+        return rule
+    return prefix + "/" + rule.lstrip("/") if rule else prefix
+
+
+# -- Checked at registration ----------------------------------------------------------------------
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin or C function: nothing to check
+        return None
+
+
+def _name(function: Callable[..., Any]) -> str:
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", None) or repr(function)
+    return f"{module}.{qualname}" if module else qualname
+
+
+def check_callable(function: object, what: str, expected: str, count: int) -> None:
+    """Raise TypeError unless `function` can be called with `count` positional arguments."""
+    if not callable(function):
+        raise TypeError(f"{what} needs a function {expected}, not {function!r}")
+    signature = _signature(function)
+    if signature is None:
+        return
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        raise TypeError(
+            f"{what}: {_name(function)}{signature} cannot be called with {expected}; "
+            f"write it as def {getattr(function, '__name__', 'hook')}{expected}: ..."
+        ) from None
+
+
+def check_handler(handler: object, rule: str, defaults: Mapping[str, Any] | None) -> None:
+    """Raise TypeError unless `handler` can be called as `handler(request, **rule_variables)`."""
+    if not callable(handler):
+        raise TypeError(f"route {rule!r} needs a function, not {handler!r}")
+    variables = [*_VARIABLE.findall(rule), *(defaults or ())]
+    if "request" in variables:
+        raise ValueError(
+            f"route rule {rule!r} names a variable 'request', which is the handler's first "
+            "argument; give the variable another name"
         )
+    signature = _signature(handler)
+    if signature is None:
+        return
+    try:
+        signature.bind(None, **dict.fromkeys(variables))
+    except TypeError as exc:
+        name = getattr(handler, "__name__", "handler")
+        expected = ", ".join(["request", *dict.fromkeys(variables)])
+        raise TypeError(
+            f"{_name(handler)}{signature} cannot be called as {name}({expected}) for route "
+            f"{rule!r} ({exc}); a handler takes the request first, then the rule's variables: "
+            f"def {name}({expected}): ..."
+        ) from None

@@ -1,35 +1,41 @@
-"""Routing: which handler answers a method and path, with which parameters, and URLs back.
+"""Routing: which route answers a method and path, with which parameters, and URLs back.
 
-`RouteTable` compiles routes once, at registration, with werkzeug's rule syntax and converters,
-matches each request against them, and builds URLs from endpoint names. It never sees a response
-or the App: the App asks, the table answers `(route, params)` or raises NotFound,
-MethodNotAllowed or RequestRedirect.
+`RouteTable` holds an app's routes in a tree of path segments and answers exactly as werkzeug's
+`MapAdapter.match` does (its rule syntax, converters and their weights, static segments before
+variables with backtracking, 405 with the allowed methods, the 308 redirects to `/a/` and to a path
+with merged slashes, `defaults`), but at a cost that does not grow with the number of routes: a
+static path is one dict lookup, and a path with variables walks one node per segment. URLs are
+built by werkzeug's own `Map`, one endpoint's rules at a time, when first asked for.
+
+Two choices differ from werkzeug's, deliberately: OPTIONS is answered for any path some route
+matches (with `Allow`), and a converter that chokes on a value (`int()` of 5,000 digits) is a 404
+rather than a 500. It never sees a response or the App: the App asks, the table answers
+`(route, params)` or raises NotFound, MethodNotAllowed or RequestRedirect.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import functools
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import (
-    BaseConverter,
-    FloatConverter,
-    Map,
-    MapAdapter,
-    Rule,
-    ValidationError,
-)
+from werkzeug.routing import BaseConverter, FloatConverter, Map, MapAdapter, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
+from werkzeug.routing.rules import parse_converter_args
 
-from .routes import Route, check_conflict
+from .routes import Route, RouteConflict
 
 # What stays unquoted in a URL's path we build (RFC 3986 pchar and "/"); a fragment adds "?".
 PATH_SAFE = "/:@!$&'()*+,;=~"
+# werkzeug's own safe set for the paths of its redirects (WHATWG path-segment string).
+_REDIRECT_SAFE = "!$&'()*+,/:;=@"
 
 
 class FiniteFloatConverter(FloatConverter):
@@ -42,19 +48,243 @@ class FiniteFloatConverter(FloatConverter):
         return number
 
 
+# -- Parsing a rule, as werkzeug's Rule._parse_rule does -------------------------------------------
+# PERF: werkzeug's Rule compiles two URL builders per rule (an `ast` compile each): registering
+# 4,000 routes took 1.9 s that way, 0.1 s with the parse alone. The grammar, the part regexes and
+# the weights below are werkzeug's, and tests/test_routing_differential.py checks the answers
+# against werkzeug's matcher on generated tables.
+
+_TOKEN = re.compile(
+    r"""
+    (?P<slash>/)
+    | (?P<static>[^</]+)
+    | <(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?
+       (?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>
+    """,
+    re.VERBOSE,
+)
+_SLASHES = re.compile("/{2,}")
+
+
+class Weight(NamedTuple):
+    """werkzeug's ordering of the variable parts tried at one segment (lighter first)."""
+
+    number_static: int
+    static: list[tuple[int, int]]
+    number_arguments: int
+    arguments: list[int]
+
+
+_NO_WEIGHT = Weight(0, [], 0, [])
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One segment of a rule (or, after a `path` variable, the rest of the path)."""
+
+    content: str  # the text of a static part; the regex of a part with variables
+    static: bool
+    final: bool = False  # it matches the rest of the path, slashes included
+    suffixed: bool = False  # a final part that ends in "/": it decides the slash redirect
+    weight: Weight = _NO_WEIGHT
+
+
+def parse_rule(
+    rule: str, converters: Mapping[str, type[BaseConverter]], url_map: Map
+) -> tuple[list[Part], dict[str, BaseConverter]]:
+    """Split `rule` into its path parts and its variables' converters, as werkzeug does."""
+    if not rule.startswith("/"):
+        raise ValueError(f"route rule {rule!r} must start with '/'")
+    rule = _SLASHES.sub("/", rule)  # werkzeug's merge_slashes, on the rule too
+    found: dict[str, BaseConverter] = {}
+    parts: list[Part] = []
+    content, static, final, number = "", True, False, 0
+    static_weights: list[tuple[int, int]] = []
+    argument_weights: list[int] = []
+    position = 0
+    while position < len(rule):
+        token = _TOKEN.match(rule, position)
+        if token is None:
+            raise ValueError(f"route rule {rule!r} is malformed at {rule[position:]!r}")
+        text, variable = token["static"], token["variable"]
+        if text is not None:
+            static_weights.append((len(static_weights), -len(text)))
+            content += text if static else re.escape(text)
+        elif variable is not None:
+            if variable in found:
+                raise ValueError(f"route rule {rule!r} names the variable {variable!r} twice")
+            if static:
+                content = re.escape(content)
+            static = False
+            converter = found[variable] = _converter(rule, token, converters, url_map)
+            final = final or not converter.part_isolating
+            content += f"(?P<__werkzeug_{number}>{converter.regex})"
+            number += 1
+            argument_weights.append(converter.weight)
+        elif final:
+            content += "/"
+        else:
+            weight = _weight(static_weights, argument_weights)
+            parts.append(Part(content if static else content + r"\Z", static, weight=weight))
+            content, static, number = "", True, 0
+            static_weights, argument_weights = [], []
+        position = token.end()
+    suffixed = final and content.endswith("/")
+    if suffixed:
+        # A `path` variable before a final slash: the slash is optional, and decides a redirect.
+        content = content[:-1] + "(?<!/)(/?)"
+    weight = _weight(static_weights, argument_weights)
+    parts.append(Part(content if static else content + r"\Z", static, final, suffixed, weight))
+    if suffixed:
+        parts.append(Part("", True, weight=weight))
+    # The first part is the empty text before the rule's leading slash; paths are split after it.
+    return parts[1:], found
+
+
+def _weight(static: list[tuple[int, int]], arguments: list[int]) -> Weight:
+    return Weight(-len(static), static, -len(arguments), arguments)
+
+
+def _converter(
+    rule: str,
+    token: re.Match[str],
+    converters: Mapping[str, type[BaseConverter]],
+    url_map: Map,
+) -> BaseConverter:
+    name = token["converter"] or "default"
+    if name not in converters:
+        raise ValueError(
+            f"route {rule!r}: the converter {name!r} in {token[0]!r} does not exist; register "
+            "custom converters with app.add_converter(name, cls) before the routes that use them"
+        )
+    args, kwargs = parse_converter_args(token["arguments"] or "")
+    return converters[name](url_map, *args, **kwargs)
+
+
+# -- The tree --------------------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
-class _Entry:
-    """All routes sharing one rule: the handler for each method, and the methods allowed."""
+class _Target:
+    """A route as one node answers it: the route and how its variables are converted."""
 
-    by_method: dict[str, Route] = field(default_factory=dict)
-    allow: frozenset[str] = frozenset()
+    route: Route
+    names: tuple[str, ...]
+    converters: tuple[BaseConverter | None, ...]  # None: the value is kept as it is
+    automatic: bool = False  # the node's first route, standing for an OPTIONS it does not take
 
-    def add(self, route: Route) -> None:
+    def params(self, values: list[str]) -> dict[str, Any]:
+        """Return the route's parameters from the node's raw values; ValidationError if refused."""
+        params: dict[str, Any] = {}
+        for name, converter, value in zip(self.names, self.converters, values, strict=False):
+            params[name] = value if converter is None else converter.to_python(value)
+        if self.route.defaults:
+            params.update(self.route.defaults)  # as werkzeug does, defaults last
+        return params
+
+
+@dataclass(slots=True)
+class _Node:
+    """One segment of the tree: static children by text, variable children by weight, and the
+    routes of the rules that end here."""
+
+    static: dict[str, _Node] = field(default_factory=dict)
+    variables: list[_Variable] = field(default_factory=list)
+    targets: dict[str, _Target] = field(default_factory=dict)  # by method, first registered
+    methods: set[str] = field(default_factory=set)  # every method a rule here takes
+
+    def add(self, target: _Target) -> None:
+        """Answer the target's methods here, or raise RouteConflict if one is taken."""
+        route = target.route
         for method in route.methods:
-            self.by_method[method] = route
-        if "GET" in route.methods and "HEAD" not in self.by_method:
-            self.by_method["HEAD"] = route
-        self.allow = frozenset({*self.by_method, "OPTIONS"})
+            taken = self.targets.get(method)
+            if taken is not None and not taken.automatic and method in taken.route.methods:
+                raise RouteConflict(
+                    f"{method} {route.rule!r} is already handled by "
+                    f"{taken.route.handler.__qualname__} for {taken.route.rule!r}, which matches "
+                    f"the same paths; remove one of the routes or give "
+                    f"{route.handler.__qualname__} another rule or method"
+                )
+        for method in route.methods:
+            taken = self.targets.get(method)
+            if taken is None or taken.automatic:
+                self.targets[method] = target
+        # As werkzeug does, the first route registered answers what it implies: GET answers
+        # HEAD; and, as Flask does, OPTIONS (with the path's Allow) unless a route takes it.
+        if "GET" in route.methods:
+            self.targets.setdefault("HEAD", target)
+        if "OPTIONS" not in self.targets:
+            self.targets["OPTIONS"] = dataclasses.replace(target, automatic=True)
+        self.methods.update(self.targets)
+
+
+@dataclass(slots=True)
+class _Variable:
+    """A part with variables, leading to `node` when its regex matches the segment."""
+
+    part: Part
+    node: _Node
+    regex: re.Pattern[str]
+    groups: tuple[str, ...]  # the converter groups, in werkzeug's (sorted by name) order
+    whole: bool  # the part is one variable alone: its value is the whole segment
+    test: Callable[[str], bool] | None  # PERF: a str method standing in for the regex
+
+
+def _variable(part: Part, node: _Node) -> _Variable:
+    regex = re.compile(part.content)
+    groups = tuple(sorted(name for name in regex.groupindex if name.startswith("__werkzeug_")))
+    test: Callable[[str], bool] | None = None
+    if part.content == r"(?P<__werkzeug_0>[^/]{1,})\Z":
+        test = bool  # the string converter: any segment that is not empty
+    elif part.content == r"(?P<__werkzeug_0>\d+)\Z":
+        test = str.isdecimal  # \d in a str pattern is exactly Unicode's decimal digits
+    whole = test is not None
+    return _Variable(part, node, regex, groups, whole, test)
+
+
+class _SlashRequired(Exception):
+    """The path matches a rule once a slash is added (werkzeug's strict slashes)."""
+
+
+def _walk(
+    node: _Node, parts: list[str], index: int, values: list[str], method: str, seen: set[str]
+) -> tuple[_Target, list[str]] | None:
+    # werkzeug's StateMachineMatcher._match: static children first, then variable ones by
+    # weight, backtracking; methods of rules that match the path but not the method go in `seen`.
+    if index == len(parts):
+        target = node.targets.get(method)
+        if target is not None:
+            return target, values
+        seen.update(node.methods)
+        slashed = node.static.get("")
+        if slashed is not None and method in slashed.targets:
+            raise _SlashRequired()
+        return None
+    segment = parts[index]
+    child = node.static.get(segment)
+    if child is not None:
+        found = _walk(child, parts, index + 1, values, method, seen)
+        if found is not None:
+            return found
+    for variable in node.variables:
+        if variable.test is not None:
+            if not variable.test(segment):
+                continue
+            found = _walk(variable.node, parts, index + 1, [*values, segment], method, seen)
+        else:
+            part = variable.part
+            target_text = "/".join(parts[index:]) if part.final else segment
+            matched = variable.regex.match(target_text)
+            if matched is None:
+                continue
+            rest, start = (parts, len(parts)) if part.final else (parts, index + 1)
+            if part.suffixed and matched.groups()[-1] == "/":
+                rest, start = [""], 0
+            more = [matched[name] for name in variable.groups]
+            found = _walk(variable.node, rest, start, [*values, *more], method, seen)
+        if found is not None:
+            return found
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -68,164 +298,125 @@ def _options_route(allow: frozenset[str]) -> Route:
     return Route("", frozenset({"OPTIONS"}), options, "", csrf=False)
 
 
-@dataclass(slots=True)
-class _Pattern:
-    """A compiled rule with variables."""
-
-    rule: str
-    pieces: list[tuple[str | None, str]]  # (variable name or None, regex text)
-    regex: re.Pattern[str]
-    converters: dict[str, BaseConverter]
-    entry: _Entry
-    sort_key: tuple[Any, ...]
-
-
-class _Bucket:
-    """Patterns tried in order for paths whose first segment is the same."""
-
-    def __init__(self, patterns: list[_Pattern]) -> None:
-        self.patterns = sorted(patterns, key=_by_weight)
-        self._first: re.Pattern[str] | None = None
-
-    def first(self, path: str) -> int:
-        """Return the index of the first pattern whose regex matches `path` (-1: none)."""
-        # PERF: one alternation of all the bucket's patterns finds it in C, instead of one
-        # Python-level match per pattern (13 of them for the late route in benchmarks/).
-        if self._first is None:
-            self._first = re.compile(
-                "|".join(
-                    f"(?P<_{index}>{_source(pattern.pieces, f'_{index}_')})"
-                    for index, pattern in enumerate(self.patterns)
-                ),
-                re.DOTALL,
-            )
-        found = self._first.match(path)
-        if found is None or found.lastgroup is None:
-            return -1
-        return int(found.lastgroup[1:])
-
-
-def _uses_to_python(converter: BaseConverter) -> bool:
-    return type(converter).to_python is not BaseConverter.to_python
-
-
 class RouteTable:
-    """The compiled routes of an app: fast matching, and URL building through werkzeug."""
+    """The compiled routes of an app: matching at a cost independent of their number, and URLs."""
 
-    def __init__(self, converters: dict[str, type[BaseConverter]] | None = None) -> None:
-        self.url_map = Map(
-            converters={"float": FiniteFloatConverter, **(converters or {})},
-            strict_slashes=True,
-            merge_slashes=False,
-        )
+    def __init__(self) -> None:
+        self.converters: dict[str, type[BaseConverter]] = {
+            **Map.default_converters,
+            "float": FiniteFloatConverter,
+        }
         self.routes: list[Route] = []
-        self._static: dict[str, _Entry] = {}
-        self._patterns: dict[str, _Pattern] = {}
-        # PERF: patterns are bucketed by their first static path segment; a request tries only
-        # its bucket plus the patterns whose first segment is variable.
-        self._buckets: dict[str, _Bucket] = {}
-        self._wildcard = _Bucket([])
-        self._adapters: dict[tuple[str, str, str], MapAdapter] = {}
+        self._root = _Node()
+        # PERF: a rule without variables is also kept by its whole path: one dict lookup.
+        self._static: dict[str, _Node] = {}
+        self._by_endpoint: dict[str, list[Route]] = {}
+        self._default_redirects: set[str] = set()  # endpoints with more rules, one with defaults
+        self._urls = _URLs(self.converters)
+
+    def add_converter(self, name: str, converter: type[BaseConverter]) -> None:
+        """Make `<name:variable>` available to the rules added after this call."""
+        self.converters[name] = converter
+        self._urls = _URLs(self.converters)
 
     def add(self, route: Route) -> None:
-        """Compile `route` into the table, or raise RouteConflict."""
-        for taken in self.routes:
-            check_conflict(taken, route)
-        rule = Rule(route.rule, endpoint=route.endpoint, methods=sorted(route.methods))
-        try:
-            self.url_map.add(rule)
-        except LookupError as exc:
-            raise ValueError(
-                f"route {route.rule!r}: {exc}; register custom converters with "
-                "app.add_converter(name, cls) before the routes that use them"
-            ) from None
-        self.routes.append(route)
-        trace = rule._trace[rule._trace.index((False, "|")) + 1 :]
-        if not any(is_variable for is_variable, _ in trace):
-            self._static.setdefault(route.rule, _Entry()).add(route)
-            return
-        pattern = self._patterns.get(route.rule)
-        if pattern is None:
-            pattern = self._compile(rule, trace)
-            self._patterns[route.rule] = pattern
-            self._index(pattern, rule)
-        pattern.entry.add(route)
-
-    def _compile(self, rule: Rule, trace: list[tuple[bool, str]]) -> _Pattern:
-        pieces: list[tuple[str | None, str]] = [
-            (text, rule._converters[text].regex) if is_variable else (None, re.escape(text))
-            for is_variable, text in trace
-        ]
-        converters = {
-            name: converter
-            for name, converter in rule._converters.items()
-            if _uses_to_python(converter)
-        }
-        return _Pattern(
-            rule=rule.rule,
-            pieces=pieces,
-            # DOTALL: a path may hold a decoded newline, and `path` must still match it.
-            regex=re.compile(_source(pieces, ""), re.DOTALL),
-            converters=converters,
-            entry=_Entry(),
-            sort_key=_sort_key(rule),
+        """Compile `route` into the table, or raise RouteConflict or ValueError."""
+        same = self._by_endpoint.get(route.endpoint, [])
+        if same and same[0].handler is not route.handler:
+            raise RouteConflict(
+                f"endpoint {route.endpoint!r} is already used by {same[0].handler.__qualname__} "
+                f"for {same[0].rule!r}; rename one of the functions or pass endpoint='...' to the "
+                "decorator"
+            )
+        parts, converters = parse_rule(route.rule, self.converters, self._urls.url_map)
+        node = self._root
+        for part in parts:
+            node = self._child(node, part)
+        node.add(
+            _Target(
+                route,
+                tuple(converters),
+                tuple(
+                    None if type(converter).to_python is BaseConverter.to_python else converter
+                    for converter in converters.values()
+                ),
+            )
         )
+        if all(part.static for part in parts):
+            self._static["/" + "/".join(part.content for part in parts)] = node
+        self._by_endpoint[route.endpoint] = [*same, route]
+        if same and any(other.defaults for other in self._by_endpoint[route.endpoint]):
+            self._default_redirects.add(route.endpoint)
+        self.routes.append(route)
+        self._urls.forget(route.endpoint)
 
-    def _index(self, pattern: _Pattern, rule: Rule) -> None:
-        first = _first_static_segment(rule)
-        if first is None:
-            self._wildcard = _Bucket([*self._wildcard.patterns, pattern])
-            for name, bucket in self._buckets.items():
-                self._buckets[name] = _Bucket([*bucket.patterns, pattern])
-        else:
-            bucket = self._buckets.get(first, self._wildcard)
-            self._buckets[first] = _Bucket([*bucket.patterns, pattern])
+    def _child(self, node: _Node, part: Part) -> _Node:
+        if part.static:
+            return node.static.setdefault(part.content, _Node())
+        for variable in node.variables:  # a node has few variable children
+            if variable.part == part:
+                return variable.node
+        variable = _variable(part, _Node())
+        # Stable, as werkzeug's sort: after every part of the same weight.
+        bisect.insort_right(node.variables, variable, key=lambda item: item.part.weight)
+        return variable.node
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
         """Return the route and converted parameters for `method` and `path`."""
-        allowed: set[str] = set()
-        entry = self._static.get(path)
-        if entry is not None:
-            route = entry.by_method.get(method)
-            if route is not None:
+        node = self._static.get(path)
+        if node is not None:
+            target = node.targets.get(method)
+            if target is not None and not target.automatic:
+                # PERF: a static path whose method matches is werkzeug's first answer too.
+                route = target.route
+                if route.defaults or route.endpoint in self._default_redirects:
+                    return self._finish(target, [], method, path)
                 return route, {}
-            # As werkzeug does: a rule with variables may still take this method.
-            allowed.update(entry.allow)
-        bucket = self._bucket(path)
-        start = bucket.first(path)
-        for pattern in bucket.patterns[start:] if start >= 0 else ():
-            found = pattern.regex.match(path)
-            if found is None:
-                continue
-            params = found.groupdict()
+        seen: set[str] = set()
+        try:
+            found = _walk(self._root, path[1:].split("/"), 0, [], method, seen)
+        except _SlashRequired:
+            raise RequestRedirect(quote(path + "/", safe=_REDIRECT_SAFE)) from None
+        if found is None and "//" in path:
+            # As werkzeug's merge_slashes: /a//b answers a redirect to /a/b if that matches.
+            merged = _SLASHES.sub("/", path)
             try:
-                for name, converter in pattern.converters.items():
-                    params[name] = converter.to_python(params[name])
-            except (ValidationError, ValueError):
-                # ValueError: a converter choking on client input, e.g. int() of 5000 digits.
-                continue
-            route = pattern.entry.by_method.get(method)
-            if route is not None:
-                return route, params
-            allowed.update(pattern.entry.allow)
-        if allowed:
-            if method == "OPTIONS":
-                return _options_route(frozenset(allowed)), {}
-            raise MethodNotAllowed(valid_methods=sorted(allowed))
-        if not path.endswith("/") and self._matches(path + "/"):
-            # As werkzeug does: /a answers a permanent redirect to /a/ when only /a/ exists.
-            # The path was decoded: quote it again, so a %3F stays in the path and a %0A never
-            # reaches a header.
-            raise RequestRedirect(quote(path + "/", safe=PATH_SAFE))
-        raise NotFound()
+                found = _walk(self._root, merged[1:].split("/"), 0, [], method, seen)
+            except _SlashRequired:
+                raise RequestRedirect(quote(merged + "/", safe=_REDIRECT_SAFE)) from None
+            if found is not None:
+                raise RequestRedirect(quote(merged, safe=_REDIRECT_SAFE))
+        if found is None:
+            raise _no_match(seen)
+        target, values = found
+        try:
+            return self._finish(target, values, method, path)
+        except (ValidationError, ValueError):
+            # ValueError: a converter choking on client input, e.g. int() of 5,000 digits.
+            raise _no_match(seen) from None
 
-    def _bucket(self, path: str) -> _Bucket:
-        end = path.find("/", 1)
-        first = path[1:] if end < 0 else path[1:end]
-        return self._buckets.get(first, self._wildcard)
+    def _finish(
+        self, target: _Target, values: list[str], method: str, path: str
+    ) -> tuple[Route, dict[str, Any]]:
+        params = target.params(values)
+        if target.automatic:
+            return _options_route(frozenset(self.allowed_methods(path))), {}
+        route = target.route
+        if route.endpoint in self._default_redirects:
+            location = self._urls.default_redirect(
+                self._by_endpoint[route.endpoint], route, method, params
+            )
+            if location is not None:
+                raise RequestRedirect(location)
+        return route, params
 
-    def _matches(self, path: str) -> bool:
-        return path in self._static or self._bucket(path).first(path) >= 0
+    def allowed_methods(self, path: str) -> set[str]:
+        """Return every method some route takes for `path` (OPTIONS included)."""
+        seen: set[str] = set()
+        for candidate in {path, _SLASHES.sub("/", path)}:
+            # "--" is no method: the walk visits every node the path reaches, as werkzeug's does.
+            _walk(self._root, candidate[1:].split("/"), 0, [], "--", seen)
+        return seen
 
     def build(
         self,
@@ -240,6 +431,55 @@ class RouteTable:
         anchor: str | None = None,
     ) -> str:
         """Build the URL of `endpoint`; values that are not rule variables become the query."""
+        routes = self._by_endpoint.get(endpoint)
+        if routes is None:
+            raise LookupError(
+                f"url_for({endpoint!r}): no route has that endpoint; endpoints are the handlers' "
+                "names, qualified by their Router's name (e.g. 'api.ping'); `wsgilite routes` "
+                "lists them"
+            )
+        adapter = self._urls.adapter(endpoint, routes, host, script_name, scheme)
+        url = adapter.build(
+            endpoint, values, method=method, force_external=external, append_unknown=True
+        )
+        return f"{url}#{quote(anchor, safe=PATH_SAFE + '?')}" if anchor else url
+
+
+def _no_match(seen: set[str]) -> NotFound | MethodNotAllowed:
+    if seen:
+        return MethodNotAllowed(valid_methods=sorted(seen))
+    return NotFound()
+
+
+class _URLs:
+    """URL building through werkzeug's Map, each endpoint's rules added when first built."""
+
+    def __init__(self, converters: dict[str, type[BaseConverter]]) -> None:
+        self.url_map = Map(converters=converters, strict_slashes=True)
+        self._rules: dict[str, list[tuple[Route, Rule]]] = {}
+        self._adapters: dict[tuple[str, str, str], MapAdapter] = {}
+
+    def forget(self, endpoint: str) -> None:
+        """Note that `endpoint` has a new route: the map is built again, when next used."""
+        if endpoint in self._rules:
+            # werkzeug's Map cannot drop a rule; a route added after building is rare.
+            self.__init__(self.url_map.converters)  # type: ignore[misc]
+
+    def rules(self, endpoint: str, routes: list[Route]) -> list[tuple[Route, Rule]]:
+        """Return each route of `endpoint` with its werkzeug Rule, added to the map on first use."""
+        pairs = self._rules.get(endpoint)
+        if pairs is None:
+            pairs = [(route, _build_rule(route)) for route in routes]
+            for _, rule in pairs:
+                self.url_map.add(rule)
+            self._rules[endpoint] = pairs
+        return pairs
+
+    def adapter(
+        self, endpoint: str, routes: list[Route], host: str, script_name: str, scheme: str
+    ) -> MapAdapter:
+        """Return a bound adapter that can build `endpoint`."""
+        self.rules(endpoint, routes)
         key = (host, script_name, scheme)
         adapter = self._adapters.get(key)
         if adapter is None:
@@ -249,37 +489,34 @@ class RouteTable:
                 self._adapters.clear()
             adapter = self.url_map.bind(host, script_name=script_name or "/", url_scheme=scheme)
             self._adapters[key] = adapter
-        url = adapter.build(
-            endpoint, values, method=method, force_external=external, append_unknown=True
-        )
-        return f"{url}#{quote(anchor, safe=PATH_SAFE + '?')}" if anchor else url
+        return adapter
 
-
-def _source(pieces: list[tuple[str | None, str]], prefix: str) -> str:
-    # A rule's regex, its groups named prefix + variable (unique within an alternation).
-    regex = (text if name is None else f"(?P<{prefix}{name}>{text})" for name, text in pieces)
-    return "".join(regex) + r"\Z"
-
-
-def _by_weight(pattern: _Pattern) -> tuple[Any, ...]:
-    return pattern.sort_key
-
-
-# werkzeug's parts of "/users/<id>" are: the (empty) host, the empty text before the first "/",
-# "users", then the variable part. The path's own parts start at index 2.
-_PATH_PARTS = 2
-
-
-def _sort_key(rule: Rule) -> tuple[Any, ...]:
-    # Part by part (a part is a segment, or the rest of the path after a `path` converter), in
-    # werkzeug's own order: a static part first, then werkzeug's weighting of a part with
-    # variables (more static text, then lighter converters: int 50 before string 100).
-    return tuple((0,) if part.static else (1, part.weight) for part in rule._parts[_PATH_PARTS:])
-
-
-def _first_static_segment(rule: Rule) -> str | None:
-    # "/users/<id>" is indexed under "users"; "/user-<id>" and "/<path:p>" go with every path.
-    if len(rule._parts) <= _PATH_PARTS:
+    def default_redirect(
+        self, routes: list[Route], matched: Route, method: str, params: dict[str, Any]
+    ) -> str | None:
+        """Return the path werkzeug redirects to when a rule with defaults covers `params`."""
+        # werkzeug's MapAdapter.get_default_redirect: a rule of the same endpoint with defaults
+        # and the same arguments, ordered before the matched one for building, wins.
+        pairs = sorted(self.rules(matched.endpoint, routes), key=lambda p: p[1].build_compare_key())
+        rule = next(rule for route, rule in pairs if route is matched)
+        for route, other in pairs:
+            if route is matched:
+                break
+            if (
+                other.defaults is not None
+                and other.arguments == rule.arguments
+                and other.suitable_for(params, method)
+            ):
+                built = other.build({**params, **other.defaults}, append_unknown=False)
+                return None if built is None else built[1]
         return None
-    first = rule._parts[_PATH_PARTS]
-    return first.content if first.static and first.content else None
+
+
+def _build_rule(route: Route) -> Rule:
+    return Rule(
+        route.rule,
+        endpoint=route.endpoint,
+        methods=sorted(route.methods),
+        defaults=dict(route.defaults) if route.defaults else None,
+        build_only=True,  # matching is the table's
+    )

@@ -198,7 +198,7 @@ def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> No
             httpd.serve_forever()
 
     if reload:
-        from werkzeug._reloader import run_with_reloader
+        from .werkzeug_private import run_with_reloader
 
         run_with_reloader(serve)
     else:

@@ -3,7 +3,9 @@
 The cookie holds JSON (never pickle), signed with `SECRET_KEY`; keys in `SECRET_KEY_FALLBACKS`
 still verify, so a key can be rotated without logging everyone out. A tampered, expired or
 garbage cookie reads as an empty session. The cookie is written only when the session changed.
-Flash messages ride in the session too. This module knows requests and responses, not routing.
+As in Flask, it lasts as long as the browser session unless `session.permanent` is set, and then
+`PERMANENT_SESSION_LIFETIME`. Flash messages ride in the session too. This module knows requests
+and responses, not routing.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
+from .config import seconds
+
 if TYPE_CHECKING:
     from .request import Request
     from .response import Response
 
 _FLASHES = "_flashes"
+_PERMANENT = "_permanent"
 _MAX_COOKIE_BYTES = 4093
 
 
@@ -37,7 +42,18 @@ class Session(CallbackDict[str, Any]):
         super().__init__(initial, on_update)
         self.modified = False
         self.new = new
-        self.permanent = True
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the cookie outlives the browser session (`PERMANENT_SESSION_LIFETIME`)."""
+        return bool(self.get(_PERMANENT, False))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        if value:
+            self[_PERMANENT] = True
+        else:
+            self.pop(_PERMANENT, None)
 
 
 class SessionCookies:
@@ -45,8 +61,13 @@ class SessionCookies:
 
     salt = "wsgilite.session"
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
+
+    @property
+    def enabled(self) -> bool:
+        """Whether sessions can be used: the app has a `SECRET_KEY`."""
+        return bool(self.config.get("SECRET_KEY"))
 
     def _serializer(self) -> URLSafeTimedSerializer:
         key = self.config.get("SECRET_KEY")
@@ -73,7 +94,9 @@ class SessionCookies:
         if not cookie:
             return Session(new=True)
         try:
-            data = serializer.loads(cookie, max_age=self.config["SESSION_LIFETIME"])
+            data = serializer.loads(
+                cookie, max_age=seconds(self.config["PERMANENT_SESSION_LIFETIME"])
+            )
         except (BadSignature, ValueError, TypeError, UnicodeError):
             return Session(new=True)
         if not isinstance(data, dict):
@@ -82,7 +105,7 @@ class SessionCookies:
 
     def save(self, request: Request, response: Response) -> None:
         """Write the session cookie if the session changed (delete it once it is emptied)."""
-        session = request._session
+        session = request.loaded_session
         if session is None:
             return
         # The page depended on the cookie, even if it did not change it: caches must know.
@@ -108,12 +131,16 @@ class SessionCookies:
                 f"the session cookie would be {len(value)} bytes, past browsers' 4 KB limit; "
                 "keep large data on the server and store only its id in the session"
             )
-        response.set_cookie(name, value, max_age=config["SESSION_LIFETIME"], **options)
+        # As Flask: a browser-session cookie unless the session was made permanent.
+        lifetime = seconds(config["PERMANENT_SESSION_LIFETIME"]) if session.permanent else None
+        response.set_cookie(name, value, max_age=lifetime, **options)
 
 
-def has_session(request: Request) -> bool:
-    """Tell whether `request` can have a session: its app has a `SECRET_KEY`."""
-    return request.app is not None and bool(request.app.config.get("SECRET_KEY"))
+def session_or_empty(request: Request) -> Mapping[str, Any]:
+    """Return the request's session, or an empty mapping when the app has no `SECRET_KEY`."""
+    if request.sessions is None or not request.sessions.enabled:
+        return {}
+    return request.session
 
 
 def flash(request: Request, message: str, category: str = "message") -> None:
@@ -127,13 +154,12 @@ def get_flashed_messages(
     request: Request, with_categories: bool = False, category_filter: tuple[str, ...] = ()
 ) -> list[Any]:
     """Take the flashed messages out of the session (each is shown once)."""
-    if not has_session(request):
-        return []
-    cache = request.environ.get("wsgilite.flashes")
+    cache = request.state.get("_wsgilite_flashes")
     if cache is None:
-        stored = request.session.pop(_FLASHES, None) if _FLASHES in request.session else None
+        session = session_or_empty(request)
+        stored = request.session.pop(_FLASHES, None) if _FLASHES in session else None
         cache = [item for item in (stored or []) if isinstance(item, list) and len(item) == 2]
-        request.environ["wsgilite.flashes"] = cache
+        request.state._wsgilite_flashes = cache
     items = [item for item in cache if not category_filter or item[0] in category_filter]
     if with_categories:
         return [(category, message) for category, message in items]

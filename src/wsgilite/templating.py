@@ -1,23 +1,23 @@
 """Templates: one Jinja2 environment per app, and responses rendered from it.
 
 `app.render(name, **context)` returns a `TemplateResponse` that knows its template and context;
-the App renders it as soon as the handler (or error handler) returns, when the request is at
-hand, so `request`, `session`, `url_for`, `csrf_token()` and `get_flashed_messages()` work in every
-template without any global request. Autoescaping is on for HTML and XML files.
+`make_response` renders it as soon as the handler (or error handler) returns, when the request
+is at hand, so `request`, `session`, `url_for`, `csrf_token()` and `get_flashed_messages()` work
+in every template without any global request. Autoescaping is on for HTML and XML files.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import jinja2
 
 from .csrf import csrf_token
 from .response import HTML_UTF8, Response
-from .sessions import get_flashed_messages, has_session
+from .sessions import get_flashed_messages, session_or_empty
 
 if TYPE_CHECKING:
     from .request import Request
@@ -30,11 +30,13 @@ class TemplateNotFound(jinja2.TemplateNotFound):
 
 
 class TemplateResponse(Response):
-    """A response whose body is a template, rendered by the App for the current request."""
+    """A response whose body is a template, rendered for the request it answers."""
+
+    needs_request = True
 
     def __init__(
         self,
-        template: str,
+        template: str | jinja2.Template,
         context: dict[str, Any],
         templates: Templates | None = None,
         status: int = 200,
@@ -52,10 +54,10 @@ class TemplateResponse(Response):
     def get_data(self, as_text: Literal[True]) -> str: ...
     def get_data(self, as_text: bool = False) -> bytes | str:
         """Return the body; read before the App rendered it, render it without a request."""
-        self.render(None)
+        self.complete(None)
         return super().get_data(as_text)  # type: ignore[call-overload,no-any-return]
 
-    def render(self, request: Request | None) -> None:
+    def complete(self, request: Request | None) -> None:
         """Fill the body from the template, with `request`'s helpers when given (once)."""
         if not self.rendered and self.templates is not None:
             self.set_data(self.templates.render(self.template, self.context, request))
@@ -112,6 +114,10 @@ class Templates:
         self._env = None
         self._compiled.clear()
 
+    def from_source(self, source: str) -> jinja2.Template:
+        """Compile template text (autoescaped, with the app's filters and globals)."""
+        return self.env.from_string(source)
+
     def get(self, name: str) -> jinja2.Template:
         """Return the compiled template `name`, or raise TemplateNotFound naming the folders."""
         debug = self._debug()
@@ -140,9 +146,11 @@ class Templates:
             self._compiled[name] = template
         return template
 
-    def render(self, name: str, context: dict[str, Any], request: Request | None) -> str:
-        """Render template `name` with `context` and, given a request, its helpers."""
-        template = self.get(name)
+    def render(
+        self, name: str | jinja2.Template, context: dict[str, Any], request: Request | None
+    ) -> str:
+        """Render template `name` (or a compiled one) with `context` and the request's helpers."""
+        template = self.get(name) if isinstance(name, str) else name
         if request is not None:
             # PERF: two names per render; url_for, csrf_token and get_flashed_messages are
             # environment globals that find the request in the template's context.
@@ -155,7 +163,7 @@ def _request_of(context: jinja2.runtime.Context, helper: str) -> Request:
     if request is None:
         raise RuntimeError(
             f"{helper}() in a template needs the request: return app.render(...) from a handler, "
-            "or pass request= to app.render_string()"
+            "or pass request= to app.render_to_string()"
         )
     return request  # type: ignore[no-any-return]
 
@@ -193,8 +201,8 @@ class _LazySession:
     def __init__(self, request: Request) -> None:
         self._request = request
 
-    def _session(self) -> dict[str, Any]:
-        return self._request.session if has_session(self._request) else {}
+    def _session(self) -> Mapping[str, Any]:
+        return session_or_empty(self._request)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session(), name)
