@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import inspect
+import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from werkzeug.test import Client
 
 from wsgilite import App, Request, Response, abort
@@ -153,3 +158,202 @@ def test_a_header_set_by_hand_beyond_latin1_is_a_400(app: App, client: Client) -
 
     assert client.get("/echo?v=caf%C3%A9").headers["X-Echo"] == "café"
     assert client.get("/echo?v=%E2%98%83").status_code == 400
+
+
+# -- The request path: hooks, teardown, per-request state ------------------------------------------
+
+
+def test_after_hooks_run_in_reverse_registration_order(app: App, client: Client) -> None:
+    order: list[str] = []
+
+    @app.after_request
+    def first(request: Request, response: Response) -> Response:
+        order.append("first")
+        return response
+
+    @app.after_request
+    def second(request: Request, response: Response) -> Response:
+        order.append("second")
+        return response
+
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "x"
+
+    client.get("/")
+
+    assert order == ["second", "first"]  # as Flask runs them
+
+
+def test_request_state_is_the_place_for_per_request_data(app: App, client: Client) -> None:
+    @app.before_request
+    def load_user(request: Request) -> None:
+        request.state.user = request.headers.get("X-User", "anonymous")
+
+    @app.get("/me")
+    def me(request: Request) -> dict[str, object]:
+        return {
+            "user": request.state.user,
+            "missing": request.state.get("db", "none"),
+            "has_user": "user" in request.state,
+        }
+
+    assert client.get("/me", headers={"X-User": "ada"}).json == {
+        "user": "ada",
+        "missing": "none",
+        "has_user": True,
+    }
+    assert client.get("/me").json == {"user": "anonymous", "missing": "none", "has_user": True}
+
+
+def test_reading_an_unset_state_attribute_says_how_to_set_it(app: App, client: Client) -> None:
+    @app.get("/")
+    def index(request: Request) -> str:
+        return str(request.state.user)
+
+    with pytest.raises(AttributeError, match=r"request\.state\.user = "):
+        app.debug = True
+        client.get("/")
+
+
+def test_request_endpoint_names_the_matched_route(app: App, client: Client) -> None:
+    seen: list[str | None] = []
+
+    @app.before_request
+    def note(request: Request) -> None:
+        seen.append(request.endpoint)
+
+    @app.teardown_request
+    def after(request: Request, error: BaseException | None) -> None:
+        seen.append(request.endpoint)
+
+    @app.get("/users/<int:user_id>", endpoint="user_page")
+    def show(request: Request, user_id: int) -> str:
+        return "x"
+
+    client.get("/users/3")
+    client.get("/nowhere")
+
+    assert seen == ["user_page", "user_page", None]
+
+
+def test_teardown_runs_after_every_request_with_the_error(app: App, client: Client) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    @app.teardown_request
+    def close(request: Request, error: BaseException | None) -> None:
+        seen.append((request.path, None if error is None else type(error).__name__))
+
+    @app.get("/ok")
+    def ok(request: Request) -> str:
+        return "ok"
+
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise RuntimeError("boom")
+
+    @app.get("/gone")
+    def gone(request: Request) -> str:
+        abort(410)
+
+    client.get("/ok")
+    client.get("/boom")
+    client.get("/gone")
+    client.get("/missing")
+
+    assert seen == [
+        ("/ok", None),
+        ("/boom", "RuntimeError"),
+        ("/gone", "Gone"),
+        ("/missing", "NotFound"),
+    ]
+
+
+def test_teardown_runs_when_a_hook_fails(app: App, client: Client) -> None:
+    seen: list[str | None] = []
+
+    @app.before_request
+    def broken_before(request: Request) -> None:
+        if request.path == "/before":
+            raise RuntimeError("before hook")
+
+    @app.after_request
+    def broken_after(request: Request, response: Response) -> Response:
+        if request.path == "/after":
+            raise LookupError("after hook")
+        return response
+
+    @app.teardown_request
+    def close(request: Request, error: BaseException | None) -> None:
+        seen.append(None if error is None else str(error))
+
+    @app.get("/before")
+    def before(request: Request) -> str:
+        return "x"
+
+    @app.get("/after")
+    def after(request: Request) -> str:
+        return "x"
+
+    assert client.get("/before").status_code == 500
+    assert client.get("/after").status_code == 500
+    assert seen == ["before hook", "after hook"]
+
+
+def test_a_failing_teardown_hook_is_logged_and_the_others_still_run(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    @app.teardown_request
+    def second(request: Request, error: BaseException | None) -> None:
+        ran.append("second")
+
+    @app.teardown_request
+    def first(request: Request, error: BaseException | None) -> None:
+        raise OSError("cannot close")
+
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "fine"
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = client.get("/")
+
+    assert response.text == "fine"
+    assert ran == ["second"]
+    assert "teardown_request hook failed" in caplog.text
+    assert "OSError: cannot close" in caplog.text
+
+
+def test_url_for_takes_rule_variables_named_self_and_endpoint(app: App) -> None:
+    @app.get("/<self>/<endpoint>")
+    def odd(request: Request, self: str, endpoint: str) -> str:
+        return ""
+
+    assert app.url_for("odd", self="2", endpoint="e") == "/2/e"
+
+
+def test_run_takes_host_and_port_first_as_flask_does() -> None:
+    parameters = list(inspect.signature(App.run).parameters.values())
+
+    assert [p.name for p in parameters[1:3]] == ["host", "port"]
+    assert parameters[3].name == "server"
+    assert parameters[3].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_flask_config_names_are_the_ones_read(app: App) -> None:
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == datetime.timedelta(days=31)
+    assert app.config["SEND_FILE_MAX_AGE_DEFAULT"] is None
+
+
+def test_config_from_pyfile_is_relative_to_the_app_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "settings.py").write_text("GREETING = 'hello'\n")
+    monkeypatch.chdir("/")
+    site = App(__name__, root_path=str(tmp_path))
+
+    site.config.from_pyfile("settings.py")
+
+    assert site.config["GREETING"] == "hello"

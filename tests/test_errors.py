@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.test import Client
 
-from wsgilite import App, Request, abort
+from wsgilite import App, Request, Response, abort
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -197,3 +198,172 @@ def test_no_file_path_or_config_value_reaches_an_error_page(app: App, client: Cl
     assert response.status_code == 500
     assert __file__.encode() not in response.data
     assert b"config-secret-value" not in response.data
+
+
+# -- One path from exception to response: class, status, client fault, debug, 500 handler ----------
+
+
+class NotYours(Forbidden):
+    description = "This note belongs to someone else."
+
+
+def test_the_most_specific_class_wins_over_the_status_code(app: App, client: Client) -> None:
+    @app.errorhandler(403)
+    def forbidden(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "any 403", 403
+
+    @app.errorhandler(NotYours)
+    def not_yours(request: Request, error: NotYours) -> tuple[str, int]:
+        return "not yours", 403
+
+    @app.get("/note")
+    def note(request: Request) -> str:
+        raise NotYours()
+
+    @app.get("/admin")
+    def admin(request: Request) -> str:
+        abort(403)
+
+    assert client.get("/note").text == "not yours"
+    assert client.get("/admin").text == "any 403"
+
+
+def test_a_status_handler_wins_over_a_generic_exception_handler(app: App, client: Client) -> None:
+    @app.errorhandler(Exception)
+    def anything(request: Request, error: Exception) -> tuple[str, int]:
+        return "anything", 500
+
+    @app.errorhandler(HTTPException)
+    def http(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "some HTTP error", error.code or 500
+
+    @app.errorhandler(404)
+    def not_found(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "404 page", 404
+
+    @app.get("/gone")
+    def gone(request: Request) -> str:
+        abort(410)
+
+    assert client.get("/nope").text == "404 page"
+    assert client.get("/gone").text == "some HTTP error"
+
+
+def test_a_status_handler_answers_an_http_error_class_of_its_own(app: App, client: Client) -> None:
+    class Teapot(HTTPException):
+        code = 418
+        description = "short and stout"
+
+    @app.errorhandler(HTTPException)
+    def http(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "generic", 500
+
+    @app.errorhandler(418)
+    def teapot(request: Request, error: HTTPException) -> tuple[str, int]:
+        return "teapot", 418
+
+    @app.get("/tea")
+    def tea(request: Request) -> str:
+        raise Teapot()
+
+    assert client.get("/tea").text == "teapot"
+
+
+def test_an_error_handler_that_aborts_answers_that_status(app: App, client: Client) -> None:
+    @app.errorhandler(404)
+    def not_found(request: Request, error: HTTPException) -> str:
+        abort(410)
+
+    response = client.get("/nope")
+
+    assert response.status_code == 410
+
+
+def test_a_failing_handler_is_answered_by_the_500_handler_once(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[str] = []
+
+    @app.errorhandler(ValueError)
+    def broken(request: Request, error: ValueError) -> str:
+        calls.append("value")
+        raise LookupError("the handler has a bug too")
+
+    @app.errorhandler(500)
+    def server_error(request: Request, error: HTTPException) -> tuple[str, int]:
+        calls.append("500")
+        return "sorry", 500
+
+    @app.get("/boom")
+    def boom(request: Request) -> str:
+        raise ValueError("first")
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = client.get("/boom")
+
+    assert (response.status_code, response.text) == (500, "sorry")
+    assert calls == ["value", "500"]
+    assert "LookupError: the handler has a bug too" in caplog.text
+    assert "ValueError: first" in caplog.text  # the chain is in the traceback
+
+
+def test_a_template_that_fails_to_render_takes_the_same_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "broken.html").write_text("{{ missing.attribute.deeper }}")
+    (tmp_path / "500.html").write_text("<h1>Sorry</h1>")
+    site = App(__name__, template_folder=str(tmp_path))
+    handled: list[str] = []
+
+    @site.get("/")
+    def index(request: Request) -> Response:
+        return site.render("broken.html")
+
+    @site.errorhandler(500)
+    def server_error(request: Request, error: HTTPException) -> tuple[Response, int]:
+        handled.append(type(getattr(error, "original_exception", None)).__name__)
+        return site.render("500.html"), 500
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = site.test_client().get("/")
+
+    assert (response.status_code, response.text) == (500, "<h1>Sorry</h1>")
+    assert handled == ["UndefinedError"]
+    assert "UndefinedError" in caplog.text
+
+
+def test_a_500_page_that_fails_to_render_gives_the_default_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "500.html").write_text("{% for %}")
+    site = App(__name__, template_folder=str(tmp_path))
+
+    @site.get("/")
+    def index(request: Request) -> str:
+        raise RuntimeError("first failure")
+
+    @site.errorhandler(500)
+    def server_error(request: Request, error: HTTPException) -> tuple[Response, int]:
+        return site.render("500.html"), 500
+
+    with caplog.at_level(logging.ERROR, logger="wsgilite"):
+        response = site.test_client().get("/", headers={"Accept": BROWSER_ACCEPT})
+
+    assert response.status_code == 500
+    assert b"Internal Server Error" in response.data
+    assert "the error handler for 500 failed too" in caplog.text
+
+
+def test_the_slash_redirect_never_goes_through_error_handlers(app: App, client: Client) -> None:
+    @app.errorhandler(Exception)
+    def anything(request: Request, error: Exception) -> tuple[str, int]:
+        return "handled", 500
+
+    @app.get("/docs/")
+    def docs(request: Request) -> str:
+        return "docs"
+
+    response = client.get("/docs")
+
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/docs/"

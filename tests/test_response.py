@@ -8,6 +8,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import Any
 from wsgiref.validate import validator
 
 import pytest
@@ -255,7 +256,8 @@ def test_a_content_type_with_crlf_is_a_400_not_a_split_response(
 ) -> None:
     @app.get("/download")
     def download(request: Request) -> Response:
-        return Response("data", **{option: request.args["type"]})
+        options: dict[str, Any] = {option: request.args["type"]}
+        return Response("data", **options)
 
     response = client.get("/download?type=text/plain%0d%0aSet-Cookie:%20session=attacker")
 
@@ -277,7 +279,7 @@ def test_a_redirect_to_client_text_with_crlf_is_a_400(app: App, client: Client) 
 def test_a_lone_surrogate_from_client_json_is_sent_escaped(app: App, client: Client) -> None:
     @app.post("/echo")
     def echo(request: Request) -> dict[str, object]:
-        return {"you_sent": request.json["name"]}  # type: ignore[index]
+        return {"you_sent": request.json["name"]}
 
     response = client.post("/echo", data='{"name": "\\ud800"}', content_type="application/json")
 
