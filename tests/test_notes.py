@@ -311,6 +311,18 @@ def test_a_note_of_another_user_is_not_found(app: App) -> None:
     assert "Ada&#39;s secret" in ada.get("/").text
 
 
+@pytest.mark.parametrize("note_id", [2**63 - 1, 2**63, 2**64, 10**40])
+def test_a_note_id_past_sqlites_integers_is_not_found(client: Client, note_id: int) -> None:
+    signed_in(client, "ada")
+    token = csrf_token_on(client, "/")
+
+    shown = client.get(f"/notes/{note_id}/edit")
+    deleted = client.post(f"/notes/{note_id}/delete", data={"csrf_token": token})
+
+    assert [shown.status_code, deleted.status_code] == [404, 404]
+    assert "Page not found" in shown.text
+
+
 def test_a_form_without_its_csrf_token_is_refused(client: Client) -> None:
     signed_in(client, "ada")
 

@@ -67,9 +67,8 @@ CREATE TABLE IF NOT EXISTS notes (
 CREATE INDEX IF NOT EXISTS notes_by_user ON notes (user_id, updated_at);
 """
 
-# Where a request keeps its connection and its signed-in user, once looked up.
-_CONNECTION = "notes.connection"
-_USER = "notes.user"
+# SQLite integers are 64-bit: a larger note id can name no note, so the rule refuses it (404).
+NOTE_ID = "<int(max=9223372036854775807):note_id>"
 
 # Content-Security-Policy: the pages use no scripts and no inline styles at all.
 CSP = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -115,12 +114,11 @@ def create_app(settings: Mapping[str, Any] | None = None) -> App:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
 
-    @app.after_request
-    def close_connection(request: Request, response: Response) -> Response:
-        connection = request.environ.pop(_CONNECTION, None)
+    @app.teardown_request
+    def close_connection(request: Request, error: BaseException | None) -> None:
+        connection = request.state.pop("db", None)
         if connection is not None:
             connection.close()  # an uncommitted change (a failed request) is rolled back
-        return response
 
     @app.errorhandler(404)
     def not_found(request: Request, error: Exception) -> tuple[Response, int]:
@@ -145,11 +143,10 @@ def connect(database: str | Path) -> sqlite3.Connection:
 
 
 def db(request: Request) -> sqlite3.Connection:
-    """Return this request's connection, opened on first use and closed after the response."""
-    connection: sqlite3.Connection | None = request.environ.get(_CONNECTION)
+    """Return this request's connection, opened on first use and closed at teardown."""
+    connection: sqlite3.Connection | None = request.state.get("db")
     if connection is None:
-        connection = connect(_app(request).config["DATABASE"])
-        request.environ[_CONNECTION] = connection
+        connection = request.state.db = connect(request.config["DATABASE"])
     return connection
 
 
@@ -171,29 +168,24 @@ def _now() -> str:
 # -- helpers for the pages -------------------------------------------------------------------------
 
 
-def _app(request: Request) -> App:
-    if request.app is None:
-        raise RuntimeError("the notes pages need a request created by an App")
-    return request.app
-
-
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """Return the page `template`, rendered with `context` once the handler returns."""
-    response = _app(request).render(template, **context)
+    app: App = request.app  # the pages live on a Router; each app made by create_app serves them
+    response = app.render(template, **context)
     response.status_code = status
     return response
 
 
 def current_user(request: Request) -> sqlite3.Row | None:
     """Return the signed-in user's row, or None for a visitor."""
-    if _USER in request.environ:
-        known: sqlite3.Row | None = request.environ[_USER]
+    if "user" in request.state:
+        known: sqlite3.Row | None = request.state.user
         return known
     user_id = request.session.get("user_id")
     user = None
     if isinstance(user_id, int):
         user = fetch_one(request, "SELECT id, username FROM users WHERE id = ?", (user_id,))
-    request.environ[_USER] = user
+    request.state.user = user
     return user
 
 
@@ -364,7 +356,7 @@ def new_note(request: Request) -> Response:
     return redirect(request.url_for("index"))
 
 
-@pages.route("/notes/<int:note_id>/edit", methods=["GET", "POST"])
+@pages.route(f"/notes/{NOTE_ID}/edit", methods=["GET", "POST"])
 @login_required
 def edit_note(request: Request, note_id: int) -> Response:
     """Show a note in its form, or save the changes it posts."""
@@ -387,7 +379,7 @@ def edit_note(request: Request, note_id: int) -> Response:
     return redirect(request.url_for("index"))
 
 
-@pages.post("/notes/<int:note_id>/delete")
+@pages.post(f"/notes/{NOTE_ID}/delete")
 @login_required
 def delete_note(request: Request, note_id: int) -> Response:
     """Delete one of the user's notes."""
