@@ -9,7 +9,7 @@ the same endpoint with the same values (ints as ints, floats, UUID objects, stri
 error: 404, 405 with the same set of valid methods, 308 to the same path.
 
 Nothing is hard-coded: every expected answer is werkzeug's, computed live. Where wsgilite differs
-from werkzeug on purpose, the difference is named below (DELIBERATE 1-5), handled in exactly one
+from werkzeug on purpose, the difference is named below (DELIBERATE 1-4), handled in exactly one
 place of the comparison or of the generators, and shown by its own small test.
 
 DELIBERATE 1  Two rules of the same shape (the same static text and the same converters in the
@@ -27,14 +27,12 @@ DELIBERATE 3  A converter's `to_python` raising ValueError (int() of 5000 digits
 DELIBERATE 4  `float` never converts to inf in wsgilite (its FiniteFloatConverter 404s a float too
               large for a float); werkzeug's returns inf. The generators keep floats far below
               1e308.
-DELIBERATE 5  `path` matches a decoded newline in wsgilite (its regexes are DOTALL); werkzeug's
-              `path` regex stops at one, a 404. The generators make no newlines.
 
 INPUT DOMAIN  The App passes `request.path` to the table, which werkzeug's Request has already
               made `"/" + path.lstrip("/")`; `MapAdapter.match` does the same to its path_info.
               Every path here is normalised that way first (`request_path`), for both sides.
 
-Known disagreements of today's matcher, each with its regression examples at the end of this file:
+Disagreements of the first matcher, each with its regression examples at the end of this file:
 double slashes not merged; the slash redirect decided after lower-priority rules; the slash
 redirect regardless of the method; converter bounds checked before the method; a rejected value
 falling through to the next rule; `path` beside a trailing slash.
@@ -42,7 +40,6 @@ falling through to the next rule; `path` beside a trailing slash.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import math
@@ -146,9 +143,18 @@ class RuleSpec:
         return self.render()
 
     @property
-    def shape(self) -> str:
-        """The rule without its variable names: the same shape matches the same paths."""
-        return self.render(named=False)
+    def shape(self) -> tuple[tuple[Any, ...], ...]:
+        """werkzeug's matcher state of the rule: rules of one shape match the same paths.
+
+        `<int:x>` and `<int(max=9):y>` are one shape (the same regex and weight): werkzeug keeps
+        both, and the first always wins for a shared method.
+        """
+        rule = Rule(self.rule, endpoint="shape")
+        rule.bind(Map())
+        return tuple(
+            (part.content, part.final, part.static, part.suffixed, repr(part.weight))
+            for part in rule._parts
+        )
 
     def define(self) -> RouteDef:
         return RouteDef(self.rule, self.methods, self.endpoint, self.defaults)
@@ -184,15 +190,8 @@ def without_conflicts(specs: Iterable[RuleSpec]) -> list[RuleSpec]:
 
 
 def make_route(spec: RouteDef) -> Route:
-    if not spec.defaults:
-        return Route(spec.rule, spec.methods, handler, spec.endpoint)
-    # Route has no `defaults` field yet: this raises TypeError until it lands (see
-    # test_defaults_match_werkzeug, an xfail until then).
-    factory: Any = Route
-    route: Route = factory(
-        spec.rule, spec.methods, handler, spec.endpoint, defaults=dict(spec.defaults)
-    )
-    return route
+    defaults = dict(spec.defaults) or None
+    return Route(spec.rule, spec.methods, handler, spec.endpoint, defaults=defaults)
 
 
 def make_rule(spec: RouteDef, *, extra_methods: Iterable[str] = ()) -> Rule:
@@ -384,14 +383,14 @@ def agree(
 
 SAMPLE_UUID = "12345678-1234-5678-1234-567812345678"
 # Path segments of every kind: the words, numbers valid for some converters and not others,
-# odd characters (decoded: a "%2F" here is three characters), and a bad UUID. No newline
-# (DELIBERATE 5), no number long enough for DELIBERATE 3 or 4.
+# odd characters (decoded: a "%2F" here is three characters), a newline, and a bad UUID. No
+# number long enough for DELIBERATE 3 or 4.
 TOKENS = (
     *WORDS,
     "x", "y", "v", "v1", "v-2", "a1", "edit",
     "0", "1", "7", "42", "100", "101", "007", "-5", "\u0663",
     "1.5", "0.25", "2.", ".5", "1e5",
-    "\u00e9", "a b", "%2F", "%", "?", ";", "a.b", "ab.json",
+    "\u00e9", "a b", "%2F", "%", "?", ";", "a.b", "ab.json", "a\nb", "\n",
     SAMPLE_UUID, SAMPLE_UUID.upper(), "1234567g-1234-5678-1234-567812345678",
 )  # fmt: skip
 
@@ -622,14 +621,6 @@ def test_options_matches_werkzeug_with_automatic_options(
     assert_agree(Tables.build(scenario[0]), all_requests(scenario, OPTIONS_ONLY))
 
 
-ROUTE_HAS_DEFAULTS = "defaults" in {f.name for f in dataclasses.fields(Route)}
-
-
-# Until Route has `defaults`, make_route raises TypeError; the test then runs for real (a
-# mismatch after that is a failure, not an xfail).
-@pytest.mark.xfail(
-    not ROUTE_HAS_DEFAULTS, strict=False, reason="Route.defaults not implemented yet"
-)
 @settings(DIFFERENTIAL, max_examples=200)
 @given(scenarios(methods=ALL_METHODS, pairs=True))
 def test_defaults_match_werkzeug(
@@ -640,9 +631,6 @@ def test_defaults_match_werkzeug(
     )
 
 
-@pytest.mark.xfail(
-    not ROUTE_HAS_DEFAULTS, strict=False, reason="Route.defaults not implemented yet"
-)
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/page/"), ("GET", "/page/1"), ("GET", "/page/2"), ("POST", "/page/1")],
@@ -714,10 +702,11 @@ def test_deliberate_4_a_float_never_becomes_inf() -> None:
     assert_agree(tables, [("GET", "/f/" + "9" * 300 + ".5")])
 
 
-def test_deliberate_5_path_matches_a_decoded_newline() -> None:
+def test_path_does_not_match_a_decoded_newline_as_in_werkzeug() -> None:
     tables = Tables.build([RuleSpec(("p", Var("path")), False, frozenset({"GET"}), "r0")])
+    # werkzeug's part regexes are compiled without DOTALL: `path`'s ".*?" stops at a newline.
     assert werkzeug_answer(tables.adapter, "GET", "/p/a\nb") == Answer("404")
-    assert wsgilite_answer(tables.table, "GET", "/p/a\nb") == found("r0", {"v0": "a\nb"})
+    assert_agree(tables, [("GET", "/p/a\nb"), ("GET", "/p/a\n"), ("GET", "/p/\nb")])
 
 
 def test_input_domain_is_request_path() -> None:

@@ -188,8 +188,8 @@ class App(Decorators):
         # first; the first hook that returns a value answers instead of the handler.
         if route.csrf and request.method in UNSAFE_METHODS:
             self._check_csrf(request)
-        for hooks in (self.hooks.before, route.scope.before):
-            for hook in hooks:
+        if self.hooks.before or route.scope.before:
+            for hook in (*self.hooks.before, *route.scope.before):
                 result = hook(request)
                 if result is not None:
                     return make_response(result, hook, request)
@@ -219,11 +219,9 @@ class App(Decorators):
 
     def _teardown(self, request: Request, route: Route | None, error: BaseException | None) -> None:
         # Always, even after a failure; a teardown hook that fails is logged and the rest run.
-        hooks = self.hooks.teardown
+        hooks = self.hooks.teardown[::-1]
         if route is not None and route.scope.teardown:
-            hooks = [*route.scope.teardown, *reversed(hooks)]
-        else:
-            hooks = hooks[::-1] if hooks else hooks
+            hooks = [*route.scope.teardown, *hooks]
         for hook in hooks:
             try:
                 hook(request, error)
@@ -239,7 +237,10 @@ class App(Decorators):
     ) -> Iterable[bytes]:
         if self.config["ACCESS_LOG"]:
             log_access(request, response.status_code)
-        body = send(response, environ, start_response, self._default_headers())
+        source, defaults = self._headers
+        if source is not self.config["SECURITY_HEADERS"]:
+            defaults = self._default_headers()
+        body = send(response, environ, start_response, defaults)
         if request.has_open_files:
             # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
             if type(body) is list:
@@ -252,10 +253,8 @@ class App(Decorators):
         # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per
         # request; source and result are one attribute, so a thread never sees half of it.
         configured = self.config["SECURITY_HEADERS"]
-        source, defaults = self._headers
-        if configured is not source:
-            defaults = DefaultHeaders.of(configured)
-            self._headers = (configured, defaults)
+        defaults = DefaultHeaders.of(configured)
+        self._headers = (configured, defaults)
         return defaults
 
     def _check_csrf(self, request: Request) -> None:

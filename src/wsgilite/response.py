@@ -30,7 +30,6 @@ from werkzeug.wrappers import Response as _WerkzeugResponse
 from .werkzeug_private import (
     HeaderList,
     header_items,
-    headers_of,
     init_response,
     plain_parts,
     set_header_items,
@@ -119,7 +118,7 @@ class Response(_WerkzeugResponse):
                 # "replace": a lone surrogate (from client JSON, say) must not make a 500.
                 body: bytes = response.encode("utf-8", "replace") if kind is str else response  # type: ignore[union-attr,assignment]
                 given.append(("Content-Length", str(len(body))))
-                init_response(self, body, line, code, headers_of(given), direct_passthrough)
+                init_response(self, body, line, code, given, direct_passthrough)
                 return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 

@@ -172,6 +172,9 @@ class _Target:
     names: tuple[str, ...]
     converters: tuple[BaseConverter | None, ...]  # None: the value is kept as it is
     automatic: bool = False  # the node's first route, standing for an OPTIONS it does not take
+    # Methods of the routes registered here before this one: werkzeug's 405 names them if this
+    # route's converter then refuses a value.
+    earlier: frozenset[str] = frozenset()
 
     def params(self, values: list[str]) -> dict[str, Any]:
         """Return the route's parameters from the node's raw values; ValidationError if refused."""
@@ -192,6 +195,7 @@ class _Node:
     variables: list[_Variable] = field(default_factory=list)
     targets: dict[str, _Target] = field(default_factory=dict)  # by method, first registered
     methods: set[str] = field(default_factory=set)  # every method a rule here takes
+    routes: list[Route] = field(default_factory=list)  # the rules ending here, in order
 
     def add(self, target: _Target) -> None:
         """Answer the target's methods here, or raise RouteConflict if one is taken."""
@@ -205,17 +209,19 @@ class _Node:
                     f"the same paths; remove one of the routes or give "
                     f"{route.handler.__qualname__} another rule or method"
                 )
-        for method in route.methods:
+        earlier = frozenset(self.methods)
+        first = dataclasses.replace(target, earlier=earlier) if earlier else target
+        implied = {"HEAD"} if "GET" in route.methods else set()
+        for method in route.methods | implied:
             taken = self.targets.get(method)
-            if taken is None or taken.automatic:
-                self.targets[method] = target
-        # As werkzeug does, the first route registered answers what it implies: GET answers
-        # HEAD; and, as Flask does, OPTIONS (with the path's Allow) unless a route takes it.
-        if "GET" in route.methods:
-            self.targets.setdefault("HEAD", target)
+            if taken is None or (taken.automatic and method in route.methods):
+                self.targets[method] = first
+        # As Flask does, OPTIONS (with the path's Allow) unless a route takes it: answered by
+        # the first route, whose converters still decide whether the path matches.
         if "OPTIONS" not in self.targets:
             self.targets["OPTIONS"] = dataclasses.replace(target, automatic=True)
-        self.methods.update(self.targets)
+        self.routes.append(route)
+        self.methods.update(route.methods | implied | {"OPTIONS"})
 
 
 @dataclass(slots=True)
@@ -287,6 +293,37 @@ def _walk(
     return None
 
 
+def _first_path(root: _Node, parts: list[str], method: str) -> tuple[_Target, list[str]] | None:
+    # PERF: the first path `_walk` tries (a static child, else the first variable child that
+    # takes the segment), followed in a loop with no backtracking. When it ends at a route for
+    # the method, that route is `_walk`'s answer too, found without recursion; otherwise
+    # (None) the caller walks the tree.
+    node = root
+    values: list[str] = []
+    for segment in parts:
+        child = node.static.get(segment)
+        if child is None:
+            for variable in node.variables:
+                if variable.test is not None:
+                    if variable.test(segment):
+                        child = variable.node
+                        values.append(segment)
+                        break
+                elif variable.part.final:
+                    return None  # it takes the rest of the path: `_walk` knows how
+                else:
+                    matched = variable.regex.match(segment)
+                    if matched is not None:
+                        child = variable.node
+                        values.extend([matched[name] for name in variable.groups])
+                        break
+            if child is None:
+                return None
+        node = child
+    target = node.targets.get(method)
+    return None if target is None else (target, values)
+
+
 @functools.lru_cache(maxsize=256)
 def _options_route(allow: frozenset[str]) -> Route:
     # PERF: one automatic OPTIONS answer per set of allowed methods, built once.
@@ -342,7 +379,7 @@ class RouteTable:
                 ),
             )
         )
-        if all(part.static for part in parts):
+        if not converters:  # no variable: also kept by its whole path
             self._static["/" + "/".join(part.content for part in parts)] = node
         self._by_endpoint[route.endpoint] = [*same, route]
         if same and any(other.defaults for other in self._by_endpoint[route.endpoint]):
@@ -372,9 +409,17 @@ class RouteTable:
                 if route.defaults or route.endpoint in self._default_redirects:
                     return self._finish(target, [], method, path)
                 return route, {}
+        parts = path[1:].split("/")
+        found = _first_path(self._root, parts, method)
+        if found is not None:
+            target, values = found
+            try:
+                return self._finish(target, values, method, path)
+            except (ValidationError, ValueError):
+                pass  # the walk below finds what werkzeug answers then (404 or 405)
         seen: set[str] = set()
         try:
-            found = _walk(self._root, path[1:].split("/"), 0, [], method, seen)
+            found = _walk(self._root, parts, 0, [], method, seen)
         except _SlashRequired:
             raise RequestRedirect(quote(path + "/", safe=_REDIRECT_SAFE)) from None
         if found is None and "//" in path:
@@ -393,21 +438,23 @@ class RouteTable:
             return self._finish(target, values, method, path)
         except (ValidationError, ValueError):
             # ValueError: a converter choking on client input, e.g. int() of 5,000 digits.
-            raise _no_match(seen) from None
+            raise _no_match(seen | target.earlier) from None
 
     def _finish(
         self, target: _Target, values: list[str], method: str, path: str
     ) -> tuple[Route, dict[str, Any]]:
         params = target.params(values)
-        if target.automatic:
-            return _options_route(frozenset(self.allowed_methods(path))), {}
         route = target.route
         if route.endpoint in self._default_redirects:
+            # An automatic OPTIONS stands for a route that takes OPTIONS: any method will do.
+            wanted = None if target.automatic else method
             location = self._urls.default_redirect(
-                self._by_endpoint[route.endpoint], route, method, params
+                self._by_endpoint[route.endpoint], route, wanted, params
             )
             if location is not None:
                 raise RequestRedirect(location)
+        if target.automatic:
+            return _options_route(frozenset(self.allowed_methods(path))), {}
         return route, params
 
     def allowed_methods(self, path: str) -> set[str]:
@@ -492,7 +539,7 @@ class _URLs:
         return adapter
 
     def default_redirect(
-        self, routes: list[Route], matched: Route, method: str, params: dict[str, Any]
+        self, routes: list[Route], matched: Route, method: str | None, params: dict[str, Any]
     ) -> str | None:
         """Return the path werkzeug redirects to when a rule with defaults covers `params`."""
         # werkzeug's MapAdapter.get_default_redirect: a rule of the same endpoint with defaults

@@ -36,13 +36,6 @@ def set_header_items(headers: Headers, items: HeaderList) -> None:
     headers._list = items
 
 
-def headers_of(items: HeaderList) -> Headers:
-    """Return werkzeug Headers holding `items` as they are (already checked)."""
-    headers = Headers.__new__(Headers)
-    headers._list = items
-    return headers
-
-
 # -- Response: the state werkzeug's __init__ and status setter fill --------------------------------
 
 
@@ -51,12 +44,14 @@ def init_response(
     body: bytes,
     status_line: str,
     status_code: int,
-    headers: Headers,
+    header_list: HeaderList,
     direct_passthrough: bool,
 ) -> None:
     """Set the state werkzeug's `Response.__init__` sets for a buffered body and int status."""
     # PERF: werkzeug's __init__ costs ~2 µs for a plain body; this sets the same state in ~0.5 µs
     # (tests/test_response.py checks both agree).
+    headers = Headers.__new__(Headers)
+    headers._list = header_list
     response.headers = headers
     response._status = status_line
     response._status_code = status_code
