@@ -861,6 +861,53 @@ def test_postgresql_without_a_secret_key_is_refused(postgres_url: str) -> None:
         create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": None})
 
 
+def test_a_short_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="at least 32 bytes"):
+        create_app({"DATABASE": str(tmp_path / "c.db"), "DATABASE_URL": None, "SECRET_KEY": "dev"})
+
+
+def test_a_locked_sqlite_database_is_a_503_not_a_500(tmp_path: Path) -> None:
+    settings = {"DATABASE": str(tmp_path / "c.db"), "DATABASE_URL": None, "DATABASE_TIMEOUT": 0.2}
+    conduit = make_app(settings)
+    api = Api(conduit.test_client())
+    jake = api.register("jake")
+    import sqlite3
+
+    other = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        response = api.call(
+            "POST",
+            "/api/articles",
+            jake,
+            {"article": {"title": "t", "description": "d", "body": "b"}},
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert errors(response) == ["the database is unavailable; try again shortly"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert api.article(jake)["slug"] == "how-to-train-your-dragon"
+
+
+def test_an_unreachable_postgresql_is_a_503_not_a_500() -> None:
+    port = free_port()  # nothing listens there
+    conduit = create_app(
+        {
+            "DATABASE_URL": f"postgresql://nobody:x@127.0.0.1:{port}/none",
+            "SECRET_KEY": SECRET,
+            "DATABASE_TIMEOUT": 0.5,
+        }
+    )
+    try:
+        response = conduit.test_client().get("/api/tags")
+        assert response.status_code == 503
+        assert errors(response) == ["the database is unavailable; try again shortly"]
+    finally:
+        services_of(conduit).database.close()
+
+
 def test_an_unknown_database_url_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="mysql"):
         create_app({"DATABASE_URL": "mysql://localhost/conduit", "SECRET_KEY": SECRET})

@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from wsgilite import App, Request
 
-from .db import SQLiteDatabase, open_database
+from .db import DatabaseUnavailable, SQLiteDatabase, open_database
 from .routes import ROUTERS
 from .schema import migrate
 from .state import Services, Settings, install
@@ -74,6 +74,11 @@ def create_app(settings: Mapping[str, Any] | None = None) -> App:
                 "print(secrets.token_hex(32))')"
             )
         config["SECRET_KEY"] = kept_secret(database.path.with_name("conduit-secret.key"))
+    if len(str(config["SECRET_KEY"]).encode()) < 32:
+        # RFC 7518: an HS256 key has at least 32 bytes (PyJWT warns on every token otherwise).
+        raise RuntimeError(
+            "Conduit's SECRET_KEY must have at least 32 bytes: secrets.token_hex(32)"
+        )
     install(
         app,
         Services(
@@ -101,6 +106,14 @@ def create_app(settings: Mapping[str, Any] | None = None) -> App:
     @app.errorhandler(ApiError)
     def api_error(request: Request, error: ApiError) -> tuple[dict[str, Any], int, dict[str, str]]:
         return error.body(), error.status, error.headers
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(
+        request: Request, error: DatabaseUnavailable
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        logger.warning("conduit: answered 503: %s", error)
+        body = {"errors": {"body": ["the database is unavailable; try again shortly"]}}
+        return body, 503, {"Retry-After": "1"}
 
     @app.errorhandler(HTTPException)
     def http_error(

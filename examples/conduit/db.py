@@ -34,6 +34,10 @@ class UniqueViolation(Exception):
     """An insert or update broke a unique constraint; the text names the column or constraint."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now (down, unreachable, no free connection, locked too long)."""
+
+
 class Transaction(ABC):
     """One open transaction: committed when its block ends, rolled back if the block raises."""
 
@@ -85,6 +89,23 @@ class Database(ABC):
 # -- SQLite ----------------------------------------------------------------------------------------
 
 
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open")
+
+
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc):
+            raise UniqueViolation(str(exc)) from exc
+        raise
+    except sqlite3.OperationalError as exc:
+        if any(word in str(exc) for word in _SQLITE_UNAVAILABLE):
+            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
+        raise
+
+
 class SQLiteTransaction(Transaction):
     kind = "sqlite"
 
@@ -92,21 +113,13 @@ class SQLiteTransaction(Transaction):
         self.connection = connection
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        try:
+        with _sqlite_errors():
             return self.connection.execute(sql, tuple(params)).rowcount
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise UniqueViolation(str(exc)) from exc
-            raise
 
     def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        try:
+        with _sqlite_errors():
             cursor = self.connection.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise UniqueViolation(str(exc)) from exc
-            raise
-        return [dict(row) for row in cursor.fetchall()]
+            return [dict(row) for row in cursor.fetchall()]
 
 
 class SQLiteDatabase(Database):
@@ -134,19 +147,22 @@ class SQLiteDatabase(Database):
 
     def prepare(self) -> None:
         # WAL lets readers go on while one worker writes; it cannot be set inside a transaction.
-        self._connection().execute("PRAGMA journal_mode = WAL")
+        with _sqlite_errors():
+            self._connection().execute("PRAGMA journal_mode = WAL")
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Transaction]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        with _sqlite_errors():
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield SQLiteTransaction(connection)
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
+        with _sqlite_errors():
+            connection.execute("COMMIT")
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -244,9 +260,15 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Transaction]:
-        # The pool's block commits on success and rolls back on an exception.
-        with self._pool().connection() as connection, connection.cursor() as cursor:
-            yield PostgresTransaction(cursor)
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            # The pool's block commits on success and rolls back on an exception.
+            with self._pool().connection() as connection, connection.cursor() as cursor:
+                yield PostgresTransaction(cursor)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -84,12 +84,13 @@ def get_article(request: Request, slug: str) -> dict[str, Any]:
 def update_article(request: Request, slug: str) -> dict[str, Any]:
     """`PUT /api/articles/<slug>` `{"article": {title?, description?, body?, tagList?}}`."""
     auth.require_token(request)
+    # The body is read before the transaction: a slow client never holds a database lock.
+    changes = validation.article_changes(validation.payload(request, "article"))
     with transaction(request, write=True) as tx:
         user = auth.current_user(request, tx)
         ref = find_article(tx, slug)
         if ref.author_id != user.id:
             raise validation.forbidden("only the author may change this article")
-        changes = validation.article_changes(validation.payload(request, "article"))
         new_slug = store.update_article(tx, ref, slug, changes)
         return _article(tx, new_slug, user.id)
 
