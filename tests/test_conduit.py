@@ -963,10 +963,34 @@ FIELDS = {
 }
 
 
+# Values a field accepts, so that the fuzzing reaches the success paths too.
+GOOD: dict[str, st.SearchStrategy[Any]] = {
+    "username": st.from_regex(r"[a-z][a-z0-9_.-]{0,15}", fullmatch=True),
+    "email": st.from_regex(r"[a-z0-9]{1,10}@[a-z]{1,8}\.[a-z]{2,4}", fullmatch=True),
+    "password": st.text(min_size=1, max_size=20),
+    "bio": texts,
+    "image": texts,
+    "title": st.text(min_size=1, max_size=40),
+    "description": st.text(min_size=1, max_size=40),
+    "body": st.text(min_size=1, max_size=40),
+    "tagList": st.lists(st.text(min_size=1, max_size=12), max_size=5),
+}
+
+
 def wrapped(key: str) -> st.SearchStrategy[Any]:
-    """Mostly `{key: {field: value}}` with known fields, sometimes any JSON at all."""
-    fields = st.dictionaries(st.sampled_from(FIELDS[key]) | texts, json_values | texts, max_size=5)
-    return st.one_of(json_values, st.fixed_dictionaries({key: st.one_of(fields, json_values)}))
+    """Any JSON; `{key: anything}`; `{key: {field: good or any value}}`; a whole good object."""
+    known = st.fixed_dictionaries(
+        {}, optional={name: GOOD[name] | json_values for name in FIELDS[key]}
+    )
+    extra = st.dictionaries(texts, json_values, max_size=2)
+    mixed = st.builds(lambda fields, more: {**more, **fields}, known, extra)
+    complete = st.fixed_dictionaries({name: GOOD[name] for name in FIELDS[key]})
+    return st.one_of(
+        json_values,
+        st.fixed_dictionaries({key: json_values}),
+        st.fixed_dictionaries({key: mixed}),
+        st.fixed_dictionaries({key: complete}),
+    )
 
 
 # (method, path, wrapper key, the 2xx it answers to a good body, needs a token)
