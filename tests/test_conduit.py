@@ -1384,7 +1384,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(served_api: 
                 "--header",
                 f"Authorization: Token {user['user']['token']}",
                 "--max-examples",
-                os.environ.get("CONDUIT_SCHEMATHESIS_EXAMPLES", "8"),
+                os.environ.get("CONDUIT_SCHEMATHESIS_EXAMPLES", "6"),
                 "--seed",
                 "1",
                 "--no-color",
