@@ -10,6 +10,8 @@
 
 PostgreSQL, newman and schemathesis are looked for on the machine. A test that needs one and
 cannot find it skips with a message, except with CI=true, where it fails (.ci/run installs them).
+`-rP` shows newman's and schemathesis' numbers and the load check's throughput;
+CONDUIT_SCHEMATHESIS_EXAMPLES=30 gives schemathesis a longer run than the default 6 an operation.
 """
 
 from __future__ import annotations
@@ -947,13 +949,19 @@ def test_migrate_command_creates_the_postgresql_tables_once(cluster: Cluster) ->
 
 ODD_TEXT = ["", " ", "\x00", "a\x00b", "\ud800", "é", "x" * 400, "dragons", "a@b.io", "-1"]
 texts = st.text(max_size=20) | st.sampled_from(ODD_TEXT)
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3)
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | texts,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    _containers,
     max_leaves=6,
 )
 FIELDS = {

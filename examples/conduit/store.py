@@ -21,6 +21,7 @@ from .validation import ArticleChanges, ArticleQuery, NewArticle, UserChanges, u
 
 RESERVED_SLUGS = frozenset({"feed"})  # /api/articles/feed is a route, not an article
 MAX_SLUG_BASE = 80
+MAX_SLUG = MAX_SLUG_BASE + 9  # and "-" with 8 hex digits when the title's slug is taken
 
 
 @dataclass(frozen=True)

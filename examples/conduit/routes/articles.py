@@ -15,7 +15,7 @@ articles = Router(prefix="/api", name="articles", csrf=False)
 
 def find_article(tx: Transaction, slug: str) -> store.ArticleRef:
     """The article with this slug, or 404."""
-    wanted = validation.lookup(slug, 1_000)
+    wanted = validation.lookup(slug, store.MAX_SLUG)
     ref = store.article_ref(tx, wanted) if wanted is not None else None
     if ref is None:
         raise validation.not_found(f"article {slug[:100]!r} not found")
