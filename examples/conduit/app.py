@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_LIFETIME": 30 * 24 * 3600,  # seconds a token stays valid
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's generate_password_hash method
     # RealWorld's Postman collection checks `body` in list items; its 2024 prose drops it.
-    "ARTICLE_LIST_BODY": True,
+    "ARTICLE_LIST_BODY": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 

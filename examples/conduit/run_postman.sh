@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run RealWorld's Postman collection (spec/Conduit.postman_collection.json) with newman against a
-# served Conduit API, as RealWorld's own run-api-tests.sh does.
+# Run RealWorld's Postman collection with newman against a served Conduit API, as RealWorld's own
+# run-api-tests.sh does. The collection is RealWorld's (api/Conduit.postman_collection.json in the
+# RealWorld project), not shipped here: COLLECTION names your copy.
 #
-#   examples/conduit/run_postman.sh [APIURL] [newman options...]
-#   examples/conduit/run_postman.sh http://127.0.0.1:8000/api --reporters cli,json
+#   COLLECTION=path/to/Conduit.postman_collection.json examples/conduit/run_postman.sh [APIURL]
+#   COLLECTION=... examples/conduit/run_postman.sh http://127.0.0.1:8000/api --reporters cli,json
 #
 # Each run registers new users (USERNAME defaults to a fresh name), so it can run again and
 # again against one database. newman is taken from $NEWMAN, then .tools/newman (where .ci/run
@@ -26,7 +27,8 @@ if [ -z "${NEWMAN:-}" ]; then
     exit 127
   fi
 fi
-exec "$NEWMAN" run "$HERE/spec/Conduit.postman_collection.json" \
+: "${COLLECTION:?set COLLECTION to RealWorld's Conduit.postman_collection.json}"
+exec "$NEWMAN" run "$COLLECTION" \
   --global-var "APIURL=$APIURL" \
   --global-var "USERNAME=$USERNAME" \
   --global-var "EMAIL=$EMAIL" \
