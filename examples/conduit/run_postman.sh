@@ -27,7 +27,7 @@ if [ -z "${NEWMAN:-}" ]; then
     exit 127
   fi
 fi
-: "${COLLECTION:?set COLLECTION to RealWorld's Conduit.postman_collection.json}"
+: "${COLLECTION:?set COLLECTION to the path of RealWorld Conduit.postman_collection.json}"
 exec "$NEWMAN" run "$COLLECTION" \
   --global-var "APIURL=$APIURL" \
   --global-var "USERNAME=$USERNAME" \
