@@ -16,7 +16,7 @@ from wsgilite import App, Request, Router
 ROUTER_PER_RESOURCE = False
 
 
-def _add_resource(target: Router, n: int, base: str, endpoints: str) -> None:
+def _add_resource(target: App | Router, n: int, base: str, endpoints: str) -> None:
     # On a Router, base is "" and the Router qualifies the endpoints ("api.r7.labels").
     @target.get(base, endpoint=f"{endpoints}collection")
     def collection(request: Request) -> dict[str, object]:

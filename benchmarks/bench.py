@@ -377,7 +377,7 @@ def route_targets(results: Results, builds: Builds) -> list[Target]:
                 targets.append(
                     Target(
                         f"{scenario}: wsgilite at least as fast as falcon",
-                        f"falcon µs / wsgilite µs = {ratio:.2f}",
+                        f"falcon µs / wsgilite µs = {_ratio(ratio)}",
                         ratio >= 1,
                     )
                 )
@@ -391,7 +391,7 @@ def route_targets(results: Results, builds: Builds) -> list[Target]:
                 Target(
                     f"routes{largest}-{kind}: wsgilite within {ROUTES_FLAT_LIMIT:g}x of "
                     f"routes{smallest}-{kind}",
-                    f"{_us(large)} µs / {_us(small)} µs = {growth:.2f}x",
+                    f"{_us(large)} µs / {_us(small)} µs = {growth:.3g}x",
                     growth <= ROUTES_FLAT_LIMIT,
                 )
             )
@@ -416,6 +416,11 @@ def _us(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 1000 else f"{value:.0f}"
+
+
+def _ratio(value: float) -> str:
+    # Two decimals, or two significant digits for a ratio far below 1 (0.0047, not 0.00).
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 def _s(value: float | None) -> str:
@@ -598,7 +603,7 @@ def _ratio_table(
     for scenario in results:
         ratio_row = table.get(scenario, {})
         cells = [scenario] + [
-            f"{ratio_row[column]:.2f}" if column in ratio_row else "-" for column in columns
+            _ratio(ratio_row[column]) if column in ratio_row else "-" for column in columns
         ]
         if with_bare:
             subject = _median(results, scenario, SUBJECT)

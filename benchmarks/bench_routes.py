@@ -34,7 +34,7 @@ BUILD_NAMES: dict[str, int] = {f"routes{count}-build": count for count in ROUTE_
 BUILD_TIMEOUT_S = 600.0
 # A build that took longer than this is not run again: one sample of a slow build is enough to
 # read it, and a full run stays bounded.
-REPEAT_LIMIT_S = 5.0
+REPEAT_LIMIT_S = 15.0
 
 
 @dataclass(frozen=True)
