@@ -21,6 +21,7 @@ import gc
 import importlib
 import io
 import json
+import os
 import platform
 import random
 import statistics
@@ -804,6 +805,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average: other work on the machine shows here (None: unknown)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args.only, args.frameworks)
@@ -822,17 +831,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "frameworks": {scenario: used for scenario, used in plan.items()},
     }
     began = time.perf_counter()
+    load_before = _load_average()
     builds: Builds = {}
     if build_names and build_runs > 0:
         builders = plan[build_names[0]]
         path = wsgilite_path() if SUBJECT in builders else []
         builds = run_builds(build_names, builders, build_runs, args.seed, path)
     results = benchmark(scenarios, plan, rounds, args.batch_ms, args.gc, args.seed)
+    settings["load_average"] = {"start": load_before, "end": _load_average()}
     print(f"wsgilite in-process benchmark  ({platform.platform()})")
     print("  " + ", ".join(f"{k} {v}" for k, v in versions(frameworks).items()))
     print(
         f"  rounds {rounds}, batches of ~{args.batch_ms:g} ms, gc {args.gc}, seed {args.seed},"
-        f" build runs {build_runs}, {time.perf_counter() - began:.0f} s\n"
+        f" build runs {build_runs}, {time.perf_counter() - began:.0f} s"
+    )
+    print(
+        f"  load average (1 min) {load_before} at the start, {_load_average()} at the end,"
+        f" {os.cpu_count()} CPUs\n"
     )
     print(dump(results) if args.dump else report(results, builds, rounds > 0, build_runs))
     if args.json:
