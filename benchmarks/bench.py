@@ -564,8 +564,9 @@ def _build_report(builds: Builds, build_runs: int) -> list[str]:
         return " / ".join(_s(cell.median(step)) for step in ("import_s", "build_s", "first_s"))
 
     out = [
-        f"Build + first request, seconds, each in a fresh process (median of up to {build_runs}"
-        " runs; lower is better)\n",
+        "Build + first request, seconds, each in a fresh process ("
+        + (f"median of up to {build_runs} runs" if build_runs > 1 else "one run")
+        + "; lower is better)\n",
         _table(
             ["scenario", *frameworks],
             (
