@@ -112,12 +112,17 @@ def create_app() -> falcon.App[Request, Response]:
     app.add_route("/search", SearchResource())
     app.add_route("/login", LoginResource())
     app.add_route("/fortunes", FortunesResource())
+    add_api_routes(app)
+    return app
+
+
+def add_api_routes(app: falcon.App[Request, Response]) -> None:
+    """Add the REST table of the `params` scenario: 24 paths for 60 (method, path) pairs."""
     for name in RESOURCES:
         app.add_route(f"/api/v1/{name}", CollectionResource(name))
         app.add_route(f"/api/v1/{name}/{{{name[:-1]}_id:int}}", ItemResource(name))
     app.add_route(falcon_rule(MEMBERS_RULE), TeamMembersResource())
     app.add_route(falcon_rule(MEMBER_RULE), TeamMemberResource())
-    return app
 
 
 app = create_app()

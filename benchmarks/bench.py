@@ -2,9 +2,13 @@
 
 Calls each framework's WSGI callable directly, as a server would (a fresh copy of a prepared
 environ per call, a fresh body stream for POSTs, the returned iterable consumed and closed),
-after checking every answer. See benchmarks/README.md for how to run it and read its output.
+after checking every answer. Three groups of scenarios: `core` (the seven original ones),
+`styles` (every documented way of writing a wsgilite handler) and `routes` (tables of 40, 400
+and 4,000 routes: the last route, a 404, and building the app in a fresh process). See
+benchmarks/README.md for how to run it and read its output.
 
-    python benchmarks/bench.py [--rounds N] [--only json,form] [--frameworks wsgilite,falcon]
+    python benchmarks/bench.py [--rounds N] [--only core,routes40,style-str]
+                               [--frameworks wsgilite,falcon] [--build-runs N]
                                [--json PATH] [--batch-ms MS] [--gc {collect,off}] [--seed S]
                                [--dump]
 """
@@ -12,10 +16,12 @@ after checking every answer. See benchmarks/README.md for how to run it and read
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import io
 import json
+import os
 import platform
 import random
 import statistics
@@ -27,9 +33,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from bench_common import SCENARIO_NAMES, WSGIApp, WSGIEnvironment
+from bench_common import ROUTE_COUNTS, SCENARIO_NAMES, STYLE_NAMES, WSGIApp, WSGIEnvironment
+from bench_routes import BUILD_NAMES, REPEAT_LIMIT_S, BuildCell, Builds, run_builds
 from bench_scenarios import SCENARIOS, Answer, Scenario, check_framework
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -40,9 +47,46 @@ PEERS = ("falcon", "bottle", "flask")
 RATIO_PEERS = ("falcon", "flask", "bottle")  # the order of the ratio columns
 SUBJECT = "wsgilite"
 
+# The scenario groups, and the frameworks that have an app for each (module apps_<framework>,
+# apps_styles_<framework>, apps_routes_<framework>). Bottle builds 4,000 routes in ~18 s (its
+# router is rebuilt per route), so the route-count part leaves it out unless --frameworks asks.
+ROUTE_NAMES = tuple(
+    name
+    for count in ROUTE_COUNTS
+    for name in (f"routes{count}-last", f"routes{count}-404", f"routes{count}-build")
+)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "core": SCENARIO_NAMES,
+    "styles": STYLE_NAMES,
+    "routes": ROUTE_NAMES,
+    **{
+        f"routes{count}": tuple(name for name in ROUTE_NAMES if name.startswith(f"routes{count}-"))
+        for count in ROUTE_COUNTS
+    },
+}
+ALL_NAMES = SCENARIO_NAMES + STYLE_NAMES + ROUTE_NAMES
+GROUP_FRAMEWORKS: dict[str, tuple[str, ...]] = {
+    "core": FRAMEWORKS,
+    "styles": ("wsgilite", "falcon", "bottle", "flask"),
+    "routes": ("wsgilite", "falcon", "bottle", "flask"),
+}
+ROUTE_DEFAULT_FRAMEWORKS = ("wsgilite", "falcon", "flask")
+GROUP_TITLES = {
+    "core": "core scenarios",
+    "styles": "return styles (each app the way its framework's docs write it)",
+    "routes": "route count (all routes under /api)",
+}
+
 DEFAULT_ROUNDS = 60
 DEFAULT_BATCH_MS = 30.0
+DEFAULT_BUILD_RUNS = 3
 FORTUNES_TOLERANCE = 0.05  # "within 5 % of the fastest peer"
+# The route-count targets.
+ROUTES_FLAT_LIMIT = 1.3  # wsgilite at 4,000 routes within 1.3x of wsgilite at 40
+
+
+def group_of(scenario: str) -> str:
+    return next(group for group in ("core", "styles", "routes") if scenario in GROUPS[group])
 
 
 # --- Timing -----------------------------------------------------------------------------------
@@ -141,20 +185,62 @@ class Cell:
 Results = dict[str, dict[str, Cell]]  # scenario -> framework -> cell
 
 
-def load_apps(frameworks: Sequence[str]) -> tuple[dict[str, dict[str, WSGIApp]], dict[str, str]]:
-    """Import each framework's app module; return its apps and, for those that failed, why."""
-    apps: dict[str, dict[str, WSGIApp]] = {}
-    errors: dict[str, str] = {}
-    for name in frameworks:
-        try:
-            if name == SUBJECT:
-                _make_wsgilite_importable()
-            module = importlib.import_module(f"apps_{name}")
-            apps[name] = module.scenario_apps()
-        except Exception as exc:
-            errors[name] = f"could not build the app: {type(exc).__name__}: {exc}"
-            print(f"{name}: {errors[name]}\n{traceback.format_exc()}", file=sys.stderr)
+Plan = dict[str, list[str]]  # scenario -> the frameworks that run it
+
+
+def load_apps(plan: Plan) -> tuple[dict[str, dict[str, WSGIApp]], dict[str, dict[str, str]]]:
+    """Import each framework's app modules for the planned scenarios.
+
+    Return framework -> scenario -> app and, for the apps that could not be built,
+    framework -> scenario -> why.
+    """
+    wanted: dict[str, dict[str, list[str]]] = {}  # framework -> group -> scenarios
+    for scenario, frameworks in plan.items():
+        for name in frameworks:
+            wanted.setdefault(name, {}).setdefault(group_of(scenario), []).append(scenario)
+    apps: dict[str, dict[str, WSGIApp]] = {name: {} for name in wanted}
+    errors: dict[str, dict[str, str]] = {name: {} for name in wanted}
+    for name, groups in wanted.items():
+        for group, scenarios in groups.items():
+            try:
+                if name == SUBJECT:
+                    _make_wsgilite_importable()
+                apps[name].update(_group_apps(name, group, scenarios))
+            except Exception as exc:
+                why = f"could not build the app: {type(exc).__name__}: {exc}"
+                errors[name].update(dict.fromkeys(scenarios, why))
+                print(f"{name} ({group}): {why}\n{traceback.format_exc()}", file=sys.stderr)
     return apps, errors
+
+
+def _group_apps(framework: str, group: str, scenarios: Sequence[str]) -> dict[str, WSGIApp]:
+    if group == "core":
+        apps: dict[str, WSGIApp] = importlib.import_module(f"apps_{framework}").scenario_apps()
+        return apps
+    if group == "styles":
+        apps = importlib.import_module(f"apps_styles_{framework}").scenario_apps()
+        return apps
+    module = importlib.import_module(f"apps_routes_{framework}")
+    apps = {}
+    for count in ROUTE_COUNTS:
+        names = [name for name in scenarios if name.startswith(f"routes{count}-")]
+        if names:
+            began = time.perf_counter()
+            app = module.build(count)
+            print(
+                f"  built {framework} with {count} routes in {time.perf_counter() - began:.1f} s",
+                file=sys.stderr,
+            )
+            apps.update(dict.fromkeys(names, app))
+    return apps
+
+
+def wsgilite_path() -> list[str]:
+    """Return the folder wsgilite is imported from, for the build processes."""
+    _make_wsgilite_importable()
+    module_file = sys.modules[SUBJECT].__file__
+    assert module_file is not None
+    return [str(Path(module_file).resolve().parent.parent)]
 
 
 def _make_wsgilite_importable() -> None:
@@ -184,19 +270,20 @@ def versions(frameworks: Sequence[str]) -> dict[str, str]:
 
 def benchmark(
     scenarios: Sequence[Scenario],
-    frameworks: Sequence[str],
+    plan: Plan,
     rounds: int,
     batch_ms: float,
     gc_mode: str,
     seed: int,
 ) -> Results:
-    apps, load_errors = load_apps(frameworks)
+    """Check, then time, each scenario on the frameworks `plan` gives it."""
+    apps, load_errors = load_apps({scenario.name: plan[scenario.name] for scenario in scenarios})
     results: Results = {}
     for scenario in scenarios:
         row = results[scenario.name] = {}
-        for name in frameworks:
-            if name in load_errors:
-                row[name] = Cell(failure=load_errors[name])
+        for name in plan[scenario.name]:
+            if scenario.name in load_errors[name]:
+                row[name] = Cell(failure=load_errors[name][scenario.name])
                 continue
             checked = check_framework(apps[name][scenario.name], scenario)
             row[name] = Cell(failure=checked.failure, notes=checked.notes, answer=checked.answer)
@@ -211,7 +298,7 @@ def benchmark(
         began = time.perf_counter()
         row = results[scenario.name]
         template = scenario.environ()
-        timed = [name for name in frameworks if row[name].failure is None]
+        timed = [name for name, cell in row.items() if cell.failure is None]
         for name in timed:
             row[name].calls_per_batch = calibrate(
                 apps[name][scenario.name], template, scenario.body, target_ns
@@ -230,17 +317,15 @@ def benchmark(
                         gc_mode,
                     )
                 )
-        print(f"  {scenario.name:<10} {time.perf_counter() - began:5.1f} s", file=sys.stderr)
+        print(f"  {scenario.name:<18} {time.perf_counter() - began:5.1f} s", file=sys.stderr)
     return results
 
 
-def ratios(results: Results, frameworks: Sequence[str]) -> dict[str, dict[str, float]]:
+def ratios(results: Results) -> dict[str, dict[str, float]]:
     """Return peer_us / wsgilite_us per scenario and peer (> 1: wsgilite is faster)."""
     table: dict[str, dict[str, float]] = {}
-    if SUBJECT not in frameworks:
-        return table
     for scenario, row in results.items():
-        subject = row[SUBJECT].median_us
+        subject = row[SUBJECT].median_us if SUBJECT in row else None
         if subject is None:
             continue
         table[scenario] = {}
@@ -264,13 +349,85 @@ def fastest_peer(row: dict[str, Cell]) -> tuple[str, float] | None:
     return name, medians[name]
 
 
+@dataclass(frozen=True)
+class Target:
+    """One of the route-count targets: what is compared, the figure, whether it is met."""
+
+    name: str
+    measured: str
+    met: bool
+
+
+def _median(results: Results, scenario: str, framework: str) -> float | None:
+    cell = results.get(scenario, {}).get(framework)
+    return cell.median_us if cell is not None else None
+
+
+def route_targets(results: Results, builds: Builds) -> list[Target]:
+    """Check the route-count targets on what was measured (a target not measured is left out)."""
+    targets: list[Target] = []
+    for count in ROUTE_COUNTS:
+        for kind in ("last", "404"):
+            scenario = f"routes{count}-{kind}"
+            subject, falcon = (
+                _median(results, scenario, SUBJECT),
+                _median(results, scenario, "falcon"),
+            )
+            if subject is not None and falcon is not None:
+                ratio = falcon / subject
+                targets.append(
+                    Target(
+                        f"{scenario}: wsgilite at least as fast as falcon",
+                        f"falcon µs / wsgilite µs = {_ratio(ratio)}",
+                        ratio >= 1,
+                    )
+                )
+    smallest, largest = ROUTE_COUNTS[0], ROUTE_COUNTS[-1]
+    for kind in ("last", "404"):
+        small = _median(results, f"routes{smallest}-{kind}", SUBJECT)
+        large = _median(results, f"routes{largest}-{kind}", SUBJECT)
+        if small is not None and large is not None:
+            growth = large / small
+            targets.append(
+                Target(
+                    f"routes{largest}-{kind}: wsgilite within {ROUTES_FLAT_LIMIT:g}x of "
+                    f"routes{smallest}-{kind}",
+                    f"{_us(large)} µs / {_us(small)} µs = {growth:.3g}x",
+                    growth <= ROUTES_FLAT_LIMIT,
+                )
+            )
+    row = builds.get(f"routes{largest}-build", {})
+    subject_s = row[SUBJECT].median("total_s") if SUBJECT in row else None
+    flask_s = row["flask"].median("total_s") if "flask" in row else None
+    if subject_s is not None and flask_s is not None:
+        targets.append(
+            Target(
+                f"routes{largest}-build: wsgilite build + first request below flask's",
+                f"wsgilite {_s(subject_s)} s, flask {_s(flask_s)} s",
+                subject_s < flask_s,
+            )
+        )
+    return targets
+
+
 # --- Output -----------------------------------------------------------------------------------
 
 
 def _us(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 1000 else f"{value:.0f}"
+
+
+def _ratio(value: float) -> str:
+    # Two decimals, or two significant digits for a ratio far below 1 (0.0047, not 0.00).
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def _s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -288,55 +445,95 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def report(results: Results, frameworks: Sequence[str], timed: bool) -> str:
+def _by_group(results: Results) -> dict[str, Results]:
+    grouped: dict[str, Results] = {}
+    for scenario, row in results.items():
+        grouped.setdefault(group_of(scenario), {})[scenario] = row
+    return grouped
+
+
+def _columns(results: Results) -> list[str]:
+    """The frameworks that appear in any row of `results`, in the canonical order."""
+    return [name for name in FRAMEWORKS if any(name in row for row in results.values())]
+
+
+class _Checked(Protocol):
+    failure: str | None
+
+
+C = TypeVar("C", bound=_Checked)
+
+
+def _cell_text(row: dict[str, C], name: str, text: Callable[[C], str]) -> str:
+    cell = row.get(name)
+    if cell is None:
+        return "-"
+    return "FAILED" if cell.failure else text(cell)
+
+
+def report(results: Results, builds: Builds, timed: bool, build_runs: int) -> str:
     out: list[str] = []
-    if timed:
-        out.append("Median µs per request (lower is better)\n")
-        out.append(
-            _table(
-                ["scenario", *frameworks],
-                (
-                    [scenario]
-                    + [
-                        "FAILED" if row[name].failure else _us(row[name].median_us)
-                        for name in frameworks
-                    ]
-                    for scenario, row in results.items()
-                ),
+    for group, grouped in _by_group(results).items():
+        frameworks = _columns(grouped)
+        title = GROUP_TITLES[group]
+        if timed:
+            out.append(f"Median µs per request, {title} (lower is better)\n")
+            out.append(
+                _table(
+                    ["scenario", *frameworks],
+                    (
+                        [scenario]
+                        + [_cell_text(row, name, lambda c: _us(c.median_us)) for name in frameworks]
+                        for scenario, row in grouped.items()
+                    ),
+                )
             )
-        )
-        out.append("\nNoise: interquartile range of the batches, % of the median\n")
-        out.append(
-            _table(
-                ["scenario", *frameworks],
-                (
-                    [scenario] + [_spread(row[name]) for name in frameworks]
-                    for scenario, row in results.items()
-                ),
+            out.append("\nNoise: interquartile range of the batches, % of the median\n")
+            out.append(
+                _table(
+                    ["scenario", *frameworks],
+                    (
+                        [scenario] + [_cell_text(row, name, _spread) for name in frameworks]
+                        for scenario, row in grouped.items()
+                    ),
+                )
             )
-        )
-        table = ratios(results, frameworks)
-        if table:
-            out.append("\nRatios: peer µs / wsgilite µs (> 1: wsgilite is faster)\n")
-            out.append(_ratio_table(results, frameworks, table))
+            table = ratios(grouped)
+            if table:
+                out.append("\nRatios: peer µs / wsgilite µs (> 1: wsgilite is faster)\n")
+                out.append(_ratio_table(grouped, frameworks, table))
+        else:
+            out.append(f"Checks only (--rounds 0), {title}\n")
+            out.append(
+                _table(
+                    ["scenario", *frameworks],
+                    (
+                        [scenario] + [_cell_text(row, name, lambda c: "ok") for name in frameworks]
+                        for scenario, row in grouped.items()
+                    ),
+                )
+            )
         out.append("")
-        out.extend(_fortunes_verdict(results, frameworks))
-    else:
-        out.append("Checks only (--rounds 0)\n")
+    if builds:
+        out.extend(_build_report(builds, build_runs))
+    targets = route_targets(results, builds)
+    if targets:
+        out.append("Route-count targets\n")
         out.append(
             _table(
-                ["scenario", *frameworks],
-                (
-                    [scenario] + ["FAILED" if row[name].failure else "ok" for name in frameworks]
-                    for scenario, row in results.items()
-                ),
+                ["target", "measured", "met"],
+                ([t.name, t.measured, "yes" if t.met else "NO"] for t in targets),
             )
         )
+        out.append("")
+    if timed:
+        out.extend(_fortunes_verdict(results))
     failures = [
-        f"  {name} / {scenario}: {row[name].failure}"
-        for scenario, row in results.items()
-        for name in frameworks
-        if row[name].failure
+        f"  {name} / {scenario}: {cell.failure}"
+        for table in (results, builds)
+        for scenario, row in table.items()
+        for name, cell in row.items()
+        if cell.failure
     ]
     if failures:
         out.append("\nFAILED checks (not timed):")
@@ -345,8 +542,8 @@ def report(results: Results, frameworks: Sequence[str], timed: bool) -> str:
         {
             f"  {name} / {scenario}: {note}"
             for scenario, row in results.items()
-            for name in frameworks
-            for note in row[name].notes
+            for name, cell in row.items()
+            for note in cell.notes
             if not note.startswith("Traceback")
         }
     )
@@ -354,6 +551,44 @@ def report(results: Results, frameworks: Sequence[str], timed: bool) -> str:
         out.append("\nNotes:")
         out.extend(notes)
     return "\n".join(out)
+
+
+def _build_report(builds: Builds, build_runs: int) -> list[str]:
+    frameworks = [name for name in FRAMEWORKS if any(name in row for row in builds.values())]
+    repeats_skipped = any(cell.skipped_repeats for row in builds.values() for cell in row.values())
+
+    def total(cell: BuildCell) -> str:
+        return _s(cell.median("total_s")) + ("*" if cell.skipped_repeats else "")
+
+    def steps(cell: BuildCell) -> str:
+        return " / ".join(_s(cell.median(step)) for step in ("import_s", "build_s", "first_s"))
+
+    out = [
+        "Build + first request, seconds, each in a fresh process ("
+        + (f"median of up to {build_runs} runs" if build_runs > 1 else "one run")
+        + "; lower is better)\n",
+        _table(
+            ["scenario", *frameworks],
+            (
+                [name] + [_cell_text(row, fw, total) for fw in frameworks]
+                for name, row in builds.items()
+            ),
+        ),
+    ]
+    if repeats_skipped:
+        out.append(f"* one run only: it took over {REPEAT_LIMIT_S:g} s")
+    out += [
+        "\nThe steps: import of the app module and its framework / build / first request, s\n",
+        _table(
+            ["scenario", *frameworks],
+            (
+                [name] + [_cell_text(row, fw, steps) for fw in frameworks]
+                for name, row in builds.items()
+            ),
+        ),
+        "",
+    ]
+    return out
 
 
 def _ratio_table(
@@ -367,13 +602,14 @@ def _ratio_table(
     if with_bare:
         header.append("wsgilite - bare µs")
     rows = []
-    for scenario, row in results.items():
+    for scenario in results:
         ratio_row = table.get(scenario, {})
         cells = [scenario] + [
-            f"{ratio_row[column]:.2f}" if column in ratio_row else "-" for column in columns
+            _ratio(ratio_row[column]) if column in ratio_row else "-" for column in columns
         ]
         if with_bare:
-            subject, bare = row[SUBJECT].median_us, row["bare"].median_us
+            subject = _median(results, scenario, SUBJECT)
+            bare = _median(results, scenario, "bare")
             cells.append(_us(subject - bare) if subject is not None and bare is not None else "-")
         rows.append(cells)
     return _table(header, rows)
@@ -387,9 +623,9 @@ def _spread(cell: Cell) -> str:
     return f"{(quartiles[1] - quartiles[0]) / median * 100:.1f}"
 
 
-def _fortunes_verdict(results: Results, frameworks: Sequence[str]) -> list[str]:
+def _fortunes_verdict(results: Results) -> list[str]:
     row = results.get("fortunes")
-    if row is None or SUBJECT not in frameworks:
+    if row is None or SUBJECT not in row:
         return []
     subject = row[SUBJECT].median_us
     peer = fastest_peer(row)
@@ -404,13 +640,12 @@ def _fortunes_verdict(results: Results, frameworks: Sequence[str]) -> list[str]:
     ]
 
 
-def dump(results: Results, frameworks: Sequence[str]) -> str:
+def dump(results: Results) -> str:
     """Show every framework's answer: status, headers, the start of the body."""
     out: list[str] = []
     for scenario, row in results.items():
         out.append(f"=== {scenario}: {SCENARIOS[scenario].summary}")
-        for name in frameworks:
-            cell = row[name]
+        for name, cell in row.items():
             verdict = f"FAILED: {cell.failure}" if cell.failure else "ok"
             out.append(f"--- {name} ({verdict})")
             if cell.answer is not None:
@@ -422,13 +657,12 @@ def dump(results: Results, frameworks: Sequence[str]) -> str:
 
 
 def to_json(
-    results: Results, frameworks: Sequence[str], settings: dict[str, object]
+    results: Results, builds: Builds, frameworks: Sequence[str], settings: dict[str, object]
 ) -> dict[str, object]:
     scenarios: dict[str, object] = {}
     for scenario, row in results.items():
         cells: dict[str, object] = {}
-        for name in frameworks:
-            cell = row[name]
+        for name, cell in row.items():
             quartiles = cell.quartiles_us()
             cells[name] = {
                 "status": "failed" if cell.failure else ("timed" if cell.samples_us else "ok"),
@@ -440,7 +674,26 @@ def to_json(
                 "calls_per_batch": cell.calls_per_batch,
                 "samples_us": cell.samples_us,
             }
-        scenarios[scenario] = {"summary": SCENARIOS[scenario].summary, "frameworks": cells}
+        scenarios[scenario] = {
+            "group": group_of(scenario),
+            "summary": SCENARIOS[scenario].summary,
+            "frameworks": cells,
+        }
+    build_json: dict[str, object] = {
+        name: {
+            framework: {
+                "failure": cell.failure,
+                "median_total_s": cell.median("total_s"),
+                "median_import_s": cell.median("import_s"),
+                "median_build_s": cell.median("build_s"),
+                "median_first_request_s": cell.median("first_s"),
+                "samples": [dataclasses.asdict(sample) for sample in cell.samples],
+                "repeats_skipped": cell.skipped_repeats,
+            }
+            for framework, cell in row.items()
+        }
+        for name, row in builds.items()
+    }
     fortunes = results.get("fortunes", {})
     peer = fastest_peer(fortunes) if fortunes else None
     subject = fortunes[SUBJECT].median_us if SUBJECT in fortunes else None
@@ -449,7 +702,9 @@ def to_json(
         "versions": versions(frameworks),
         "platform": platform.platform(),
         "scenarios": scenarios,
-        "ratios": ratios(results, frameworks),
+        "builds": build_json,
+        "ratios": ratios(results),
+        "route_targets": [dataclasses.asdict(target) for target in route_targets(results, builds)],
         "fortunes_vs_fastest_peer": (
             {
                 "peer": peer[0],
@@ -476,6 +731,27 @@ def _names(value: str, allowed: Sequence[str], what: str) -> list[str]:
     return [name for name in allowed if name in names]  # keep the canonical order
 
 
+def _scenario_names(value: str) -> list[str]:
+    """Scenario names and group names (core, styles, routes, routes40, ...), expanded."""
+    chosen: set[str] = set()
+    for name in _names(value, [*GROUPS, *ALL_NAMES], "scenario or group"):
+        chosen.update(GROUPS.get(name, (name,)))
+    return [name for name in ALL_NAMES if name in chosen]
+
+
+def make_plan(scenarios: Sequence[str], frameworks: Sequence[str] | None) -> Plan:
+    """Return the frameworks of each scenario: those asked for that have an app for it."""
+    plan: Plan = {}
+    for scenario in scenarios:
+        group = group_of(scenario)
+        default = ROUTE_DEFAULT_FRAMEWORKS if group == "routes" else FRAMEWORKS
+        chosen = frameworks or default
+        plan[scenario] = [
+            name for name in FRAMEWORKS if name in chosen and name in GROUP_FRAMEWORKS[group]
+        ]
+    return plan
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -486,17 +762,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        type=lambda v: _names(v, SCENARIO_NAMES, "scenario"),
-        default=list(SCENARIO_NAMES),
+        type=_scenario_names,
+        default=list(ALL_NAMES),
         metavar="SCENARIO,...",
-        help=f"scenarios to run (default all: {','.join(SCENARIO_NAMES)})",
+        help="scenarios or groups to run (default all). Groups: "
+        f"{', '.join(GROUPS)}. Scenarios: {', '.join(ALL_NAMES)}",
     )
     parser.add_argument(
         "--frameworks",
         type=lambda v: _names(v, FRAMEWORKS, "framework"),
-        default=list(FRAMEWORKS),
+        default=None,
         metavar="NAME,...",
-        help=f"frameworks to run (default all: {','.join(FRAMEWORKS)})",
+        help=f"frameworks to run (default all: {','.join(FRAMEWORKS)}; the route-count "
+        f"scenarios default to {','.join(ROUTE_DEFAULT_FRAMEWORKS)}, bottle only when named)",
+    )
+    parser.add_argument(
+        "--build-runs",
+        type=int,
+        default=DEFAULT_BUILD_RUNS,
+        help=f"fresh-process runs per routes<N>-build (default {DEFAULT_BUILD_RUNS}; a build "
+        f"over {REPEAT_LIMIT_S:g} s runs once; 0: no builds)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     parser.add_argument(
@@ -521,32 +806,61 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average: other work on the machine shows here (None: unknown)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    scenarios = [SCENARIOS[name] for name in args.only]
-    frameworks: list[str] = args.frameworks
+    plan = make_plan(args.only, args.frameworks)
+    frameworks = [name for name in FRAMEWORKS if any(name in used for used in plan.values())]
     rounds = 0 if args.dump else args.rounds
+    build_names = [name for name in args.only if name in BUILD_NAMES]
+    build_runs = args.build_runs if rounds > 0 else 0
+    scenarios = [SCENARIOS[name] for name in args.only if name not in BUILD_NAMES]
     settings: dict[str, object] = {
         "rounds": rounds,
         "batch_ms": args.batch_ms,
         "gc": args.gc,
         "seed": args.seed,
+        "build_runs": build_runs,
         "scenarios": args.only,
-        "frameworks": frameworks,
+        "frameworks": {scenario: used for scenario, used in plan.items()},
     }
     began = time.perf_counter()
-    results = benchmark(scenarios, frameworks, rounds, args.batch_ms, args.gc, args.seed)
+    load_before = _load_average()
+    builds: Builds = {}
+    if build_names and build_runs > 0:
+        builders = plan[build_names[0]]
+        path = wsgilite_path() if SUBJECT in builders else []
+        builds = run_builds(build_names, builders, build_runs, args.seed, path)
+    results = benchmark(scenarios, plan, rounds, args.batch_ms, args.gc, args.seed)
+    settings["load_average"] = {"start": load_before, "end": _load_average()}
     print(f"wsgilite in-process benchmark  ({platform.platform()})")
     print("  " + ", ".join(f"{k} {v}" for k, v in versions(frameworks).items()))
     print(
         f"  rounds {rounds}, batches of ~{args.batch_ms:g} ms, gc {args.gc}, seed {args.seed},"
-        f" {time.perf_counter() - began:.0f} s\n"
+        f" build runs {build_runs}, {time.perf_counter() - began:.0f} s"
     )
-    print(dump(results, frameworks) if args.dump else report(results, frameworks, rounds > 0))
+    print(
+        f"  load average (1 min) {load_before} at the start, {_load_average()} at the end,"
+        f" {os.cpu_count()} CPUs\n"
+    )
+    print(dump(results) if args.dump else report(results, builds, rounds > 0, build_runs))
     if args.json:
-        args.json.write_text(json.dumps(to_json(results, frameworks, settings), indent=2) + "\n")
+        document = to_json(results, builds, frameworks, settings)
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"\nwrote {args.json}")
-    failed = any(cell.failure for row in results.values() for cell in row.values())
+    failed = any(
+        cell.failure
+        for table in (results, builds)
+        for row in table.values()
+        for cell in row.values()
+    )
     return 1 if failed else 0
 
 

@@ -8,7 +8,7 @@ own, but `fortune_rows()` runs inside every fortunes request, the same for every
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -23,6 +23,18 @@ TEMPLATE_FOLDER = str(Path(__file__).resolve().parent / "templates")
 FORTUNES_TEMPLATE = "fortunes.html"
 
 SCENARIO_NAMES = ("plaintext", "json", "params", "query", "form", "notfound", "fortunes")
+
+# Every documented way of writing a wsgilite handler, each framework answering the same request
+# the way its own docs write it (apps_styles_<framework>.py).
+STYLE_NAMES = (
+    "style-plaintext", "style-params", "style-form",
+    "style-str", "style-bytes", "style-dict", "style-list", "style-response",
+    "style-body-status", "style-body-headers", "style-tuple-dict", "style-tuple-list",
+    "style-generator", "style-redirect", "style-abort",
+)  # fmt: skip
+
+# Route tables of this many routes, all under /api (apps_routes_<framework>.py).
+ROUTE_COUNTS = (40, 400, 4000)
 
 PLAINTEXT = "Hello, World!"
 JSON_MESSAGE = {"message": "Hello, World!"}
@@ -133,3 +145,51 @@ def falcon_rule(rule: str) -> str:
 def one_app_for_all(app: WSGIApp) -> dict[str, WSGIApp]:
     """Return {scenario: app} for a framework whose single app serves every scenario."""
     return dict.fromkeys(SCENARIO_NAMES, app)
+
+
+# ---------------------------------------------------------------------------------------------
+# The `style-*` scenarios: what the handlers return.
+
+HELLO_HTML = "<h1>Hello, World!</h1>"
+BINARY_BODY = bytes(range(64))
+USER = {"id": 1, "name": "Ada Lovelace", "email": "ada@example.com", "admin": True}
+USERS = [
+    {"id": 1, "name": "Ada Lovelace"},
+    {"id": 2, "name": "Grace Hopper"},
+    {"id": 3, "name": "Edsger Dijkstra"},
+]
+CREATED = {"id": 4, "name": "Barbara Liskov"}
+CREATED_LOCATION = "/users/4"
+NO_CACHE = "no-cache"
+MAX_AGE = "max-age=60"
+STREAM_ITEMS = tuple(f"item {i}" for i in range(10))
+REDIRECT_TARGET = "/login"
+ITEMS = {1: {"id": 1, "name": "first"}}  # style-abort asks for item 99: abort(404)
+API_PREFIX = "/api/v1"
+
+
+def stream_chunks() -> Iterator[str]:
+    """Yield the chunks of the streamed `style-generator` page, one per line."""
+    yield "<ul>\n"
+    for item in STREAM_ITEMS:
+        yield f"<li>{item}</li>\n"
+    yield "</ul>\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The route-count scenarios: `count` routes, all under /api, four REST shapes per resource
+# /api/rN (N = 0 .. count/4 - 1), registered in this order:
+#   /api/rN, /api/rN/<int:id>, /api/rN/<int:id>/comments, /api/rN/<int:id>/labels/<name>
+# Every handler answers resource_answer(N, **params).
+
+ROUTE_SHAPES = 4
+
+
+def last_resource(count: int) -> int:
+    """Return N of the last resource of a table of `count` routes."""
+    return count // ROUTE_SHAPES - 1
+
+
+def resource_answer(resource: int, **params: object) -> dict[str, object]:
+    """Return the JSON body of a route of the route-count tables."""
+    return {"resource": resource, **params}

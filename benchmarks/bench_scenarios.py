@@ -17,18 +17,31 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 from wsgiref.validate import validator
 
 from bench_common import (
+    BINARY_BODY,
+    CREATED,
+    CREATED_LOCATION,
     FORTUNES,
     FORTUNES_TEMPLATE,
+    HELLO_HTML,
+    MAX_AGE,
+    NO_CACHE,
+    REDIRECT_TARGET,
+    ROUTE_COUNTS,
     SCENARIO_NAMES,
+    STYLE_NAMES,
     TEMPLATE_FOLDER,
+    USER,
+    USERS,
     WSGIApp,
     WSGIEnvironment,
     fortune_rows,
+    last_resource,
+    stream_chunks,
 )
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -104,6 +117,27 @@ def _json_body(expected: object) -> Check:
             return f"body is not JSON ({exc}): {answer.body[:80]!r}"
         if got != expected or _json_types(got) != _json_types(expected):
             return f"JSON {got!r}, expected {expected!r}"
+        return None
+
+    return check
+
+
+def _header(name: str, value: str, check: Check) -> Check:
+    def checked(answer: Answer) -> str | None:
+        got = answer.header(name)
+        if got != value:
+            return f"{name} {got!r}, expected {value!r}"
+        return check(answer)
+
+    return checked
+
+
+def _location_path(path: str) -> Check:
+    # Bottle's redirect() makes the Location absolute; the others send it as given.
+    def check(answer: Answer) -> str | None:
+        location = answer.header("Location")
+        if location is None or urlsplit(location).path != path:
+            return f"Location {location!r}, expected {path!r} (or an absolute URL to it)"
         return None
 
     return check
@@ -256,6 +290,155 @@ SCENARIOS: dict[str, Scenario] = {
 }
 assert tuple(SCENARIOS) == SCENARIO_NAMES
 
+_PLAINTEXT_CHECK = _expect(200, "text/plain", _exact_body(b"Hello, World!"))
+
+# Each framework's app is written the way its docs write it; the answers are the same.
+STYLE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "style-plaintext",
+        "GET /plaintext; wsgilite returns (str, 200, {'Content-Type': 'text/plain'})",
+        "GET",
+        "/plaintext",
+        _PLAINTEXT_CHECK,
+    ),
+    Scenario(
+        "style-params",
+        "GET /api/v1/teams/42/members/7, the 60 REST routes under a Router(prefix='/api/v1')",
+        "GET",
+        "/api/v1/teams/42/members/7",
+        _expect(200, "application/json", _json_body({"team": 42, "member": 7})),
+    ),
+    Scenario(
+        "style-form",
+        "POST /login, urlencoded, request.form['username'] -> JSON",
+        "POST",
+        "/login",
+        _expect(200, "application/json", _json_body({"username": "wupeiqi"})),
+        body=b"username=wupeiqi&password=123",
+        content_type="application/x-www-form-urlencoded",
+    ),
+    Scenario(
+        "style-str",
+        "GET /str; wsgilite returns a str -> 200 text/html",
+        "GET",
+        "/str",
+        _expect(200, "text/html", _exact_body(HELLO_HTML.encode())),
+        accept=BROWSER_ACCEPT,
+    ),
+    Scenario(
+        "style-bytes",
+        "GET /bytes; wsgilite returns bytes -> 200 application/octet-stream, 64 bytes",
+        "GET",
+        "/bytes",
+        _expect(200, "application/octet-stream", _exact_body(BINARY_BODY)),
+    ),
+    Scenario(
+        "style-dict",
+        "GET /dict; wsgilite returns a dict -> 200 JSON object (a user)",
+        "GET",
+        "/dict",
+        _expect(200, "application/json", _json_body(USER)),
+    ),
+    Scenario(
+        "style-list",
+        "GET /list; wsgilite returns a list -> 200 JSON array of 3 users",
+        "GET",
+        "/list",
+        _expect(200, "application/json", _json_body(USERS)),
+    ),
+    Scenario(
+        "style-response",
+        "GET /response; wsgilite returns Response(str, headers={...}, mimetype='text/plain')",
+        "GET",
+        "/response",
+        _header("Cache-Control", NO_CACHE, _PLAINTEXT_CHECK),
+    ),
+    Scenario(
+        "style-body-status",
+        "GET /body-status; wsgilite returns (dict, 201) -> 201 JSON",
+        "GET",
+        "/body-status",
+        _expect(201, "application/json", _json_body(CREATED)),
+    ),
+    Scenario(
+        "style-body-headers",
+        "GET /body-headers; wsgilite returns (dict, {'Cache-Control': ...}) -> 200 JSON",
+        "GET",
+        "/body-headers",
+        _header("Cache-Control", MAX_AGE, _expect(200, "application/json", _json_body(USER))),
+    ),
+    Scenario(
+        "style-tuple-dict",
+        "GET /tuple-dict; wsgilite returns (dict, 201, {'Location': ...}) -> 201 JSON",
+        "GET",
+        "/tuple-dict",
+        _header(
+            "Location", CREATED_LOCATION, _expect(201, "application/json", _json_body(CREATED))
+        ),
+    ),
+    Scenario(
+        "style-tuple-list",
+        "GET /tuple-list; wsgilite returns (str, 200, [(name, value), ...]) -> text/plain",
+        "GET",
+        "/tuple-list",
+        _header("Cache-Control", NO_CACHE, _PLAINTEXT_CHECK),
+    ),
+    Scenario(
+        "style-generator",
+        "GET /generator; wsgilite returns a generator of 12 str chunks -> streamed text/html",
+        "GET",
+        "/generator",
+        _expect(200, "text/html", _exact_body("".join(stream_chunks()).encode())),
+        accept=BROWSER_ACCEPT,
+    ),
+    Scenario(
+        "style-redirect",
+        f"GET /redirect; wsgilite returns redirect('{REDIRECT_TARGET}') -> 302",
+        "GET",
+        "/redirect",
+        _expect(302, None, _location_path(REDIRECT_TARGET)),
+        accept=BROWSER_ACCEPT,
+    ),
+    Scenario(
+        "style-abort",
+        "GET /items/99, Accept: application/json; the handler calls abort(404) -> 404",
+        "GET",
+        "/items/99",
+        _expect(404, None),
+        accept="application/json",
+    ),
+)
+assert tuple(scenario.name for scenario in STYLE_SCENARIOS) == STYLE_NAMES
+
+
+def route_scenarios(count: int) -> tuple[Scenario, Scenario]:
+    """Return the two timed requests of a table of `count` routes: its last route, a 404."""
+    last = last_resource(count)
+    return (
+        Scenario(
+            f"routes{count}-last",
+            f"GET /api/r{last}/7/labels/x, the last of {count} routes under /api -> JSON",
+            "GET",
+            f"/api/r{last}/7/labels/x",
+            _expect(200, "application/json", _json_body({"resource": last, "id": 7, "name": "x"})),
+            accept="application/json",
+        ),
+        Scenario(
+            f"routes{count}-404",
+            f"GET /api/r{last}/7/nothing, no route among {count} under /api -> 404",
+            "GET",
+            f"/api/r{last}/7/nothing",
+            _expect(404, None),
+            accept="application/json",
+        ),
+    )
+
+
+SCENARIOS.update((scenario.name, scenario) for scenario in STYLE_SCENARIOS)
+SCENARIOS.update(
+    (scenario.name, scenario) for count in ROUTE_COUNTS for scenario in route_scenarios(count)
+)
+
 
 # --- Calling an app ---------------------------------------------------------------------------
 
@@ -320,11 +503,7 @@ def check_framework(app: WSGIApp, scenario: Scenario) -> CheckResult:
         return result
     result.answer = answers[0]
     for answer in answers:
-        reason = scenario.check(answer)
-        if reason is None:
-            length = answer.header("Content-Length")
-            if length is not None and length.strip() != str(len(answer.body)):
-                reason = f"Content-Length {length} but the body has {len(answer.body)} bytes"
+        reason = check_answer(scenario, answer)
         if reason is not None:
             result.failure = reason
             return result
@@ -337,6 +516,20 @@ def check_framework(app: WSGIApp, scenario: Scenario) -> CheckResult:
     return result
 
 
+def check_answer(scenario: Scenario, answer: Answer) -> str | None:
+    """Return what is wrong with one answer to `scenario` (None: nothing)."""
+    reason = scenario.check(answer)
+    if reason is None:
+        length = answer.header("Content-Length")
+        if length is not None and length.strip() != str(len(answer.body)):
+            reason = f"Content-Length {length} but the body has {len(answer.body)} bytes"
+    return reason
+
+
 def _reference_fortunes() -> bytes:
+    # Imported here: the fresh processes that time building a route table import this module
+    # and must not have Jinja2 loaded for the frameworks.
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     jinja = Environment(loader=FileSystemLoader(TEMPLATE_FOLDER), autoescape=select_autoescape())
     return jinja.get_template(FORTUNES_TEMPLATE).render(fortunes=fortune_rows()).encode()
