@@ -13,7 +13,7 @@ from wsgilite import App, Request, Router
 # The intended style is one Router(prefix=f"/api/r{n}") per resource with the rules "",
 # "/<int:id>", ... The rule "" (the prefix itself) is being added to Router; until it lands the
 # same routes go on the app as full paths, with the same endpoint names. True: Router style.
-ROUTER_PER_RESOURCE = False
+ROUTER_PER_RESOURCE = True
 
 
 def _add_resource(target: App | Router, n: int, base: str, endpoints: str) -> None:

@@ -117,6 +117,10 @@ class Request(_WerkzeugRequest):
     shallow = False
     path_params: Mapping[str, Any] = MappingProxyType({})
     route: Route | None = None
+    #: The session if this request used it, else None (its cookie was never read).
+    loaded_session: Session | None = None
+    #: Whether uploaded files were parsed (they are closed once the body is sent).
+    has_open_files = False
     form_data_parser_class = FormParser
 
     def __init__(
@@ -246,6 +250,7 @@ class Request(_WerkzeugRequest):
         try:
             if not self._load_urlencoded():
                 super()._load_form_data()
+                self.has_open_files = bool(self.__dict__.get("files"))
         except (OSError, ValueError) as exc:
             # The server failed reading the body (a bad chunk, a cut connection): the client's
             # fault, so a 400 and never a 500.
@@ -286,11 +291,6 @@ class Request(_WerkzeugRequest):
             return io.BytesIO(body)  # the form reader has read the body
         return input_stream(self.environ, self.content_length, self.max_content_length)
 
-    @property
-    def has_open_files(self) -> bool:
-        """Tell whether uploaded files were parsed (they are closed once the body is sent)."""
-        return "files" in self.__dict__ and bool(self.__dict__["files"])
-
     # -- limits come from the config ------------------------------------------------------------
 
     @property
@@ -315,12 +315,8 @@ class Request(_WerkzeugRequest):
         """The signed-cookie session, loaded on first use."""
         if self.sessions is None:
             raise RuntimeError("request.session needs a request created by an App")
-        return self.sessions.open(self)
-
-    @property
-    def loaded_session(self) -> Session | None:
-        """The session if this request used it, else None (nothing was read)."""
-        return self.__dict__.get("session")
+        self.loaded_session = self.sessions.open(self)
+        return self.loaded_session
 
     @overload
     def get_data(
