@@ -15,6 +15,7 @@ generated from `wsgilite.config.DEFAULTS` (docs/hooks/config_table.py); README.m
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -100,6 +101,8 @@ def test_every_sample_on_the_page_runs(
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     modules_before = set(sys.modules)
+    loggers = [logging.getLogger(), logging.getLogger("wsgilite")]
+    logging_before = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
     # A real module, so dataclasses and pickling find the samples' classes.
     sample = ModuleType("docs_sample")
     sample.__file__ = str(tmp_path / "docs_sample.py")
@@ -125,6 +128,9 @@ def test_every_sample_on_the_page_runs(
             if file.suffix == ".py":
                 compile(file.read_text(encoding="utf-8"), str(file), "exec")
     finally:
+        for logger, level, handlers in logging_before:  # a sample may configure logging
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
         for name in set(sys.modules) - modules_before:
             file = getattr(sys.modules[name], "__file__", None) or ""
             if file.startswith(str(tmp_path)):
