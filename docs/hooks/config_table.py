@@ -71,8 +71,23 @@ def config_table() -> str:
 
 
 def api_reference() -> str:
-    """Return one mkdocstrings directive per public name, in `wsgilite.__all__` order."""
-    return "\n\n".join(f"::: wsgilite.{name}" for name in wsgilite.__all__)
+    """Return one mkdocstrings directive per public name, in `wsgilite.__all__` order.
+
+    A name wsgilite re-exports from another package (werkzeug's HTTPException) is documented
+    where it is defined, without its members.
+    """
+    sections = []
+    for name in wsgilite.__all__:
+        module = getattr(getattr(wsgilite, name), "__module__", "wsgilite")
+        if module.split(".")[0] == "wsgilite":
+            sections.append(f"::: wsgilite.{name}")
+        else:
+            sections.append(
+                f"## {name}\n\n`wsgilite.{name}` is `{module}.{name}`, re-exported.\n\n"
+                f"::: {module}.{name}\n    options:\n      members: false\n"
+                f"      show_root_heading: false"
+            )
+    return "\n\n".join(sections)
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
