@@ -16,6 +16,8 @@ from wsgilite.config import DEFAULTS
 
 CONFIG_MARKER = "<!-- config-table -->"
 API_MARKER = "<!-- api-reference -->"
+# Their decorators (route, get, before_request, ...) are defined on a shared base class.
+INHERITING = frozenset({"App", "Router"})
 
 # What each key of DEFAULTS does; a key added to DEFAULTS without a line here fails the tests.
 DESCRIPTIONS: dict[str, str] = {
@@ -79,7 +81,9 @@ def api_reference() -> str:
     sections = []
     for name in wsgilite.__all__:
         module = getattr(getattr(wsgilite, name), "__module__", "wsgilite")
-        if module.split(".")[0] == "wsgilite":
+        if name in INHERITING:
+            sections.append(f"::: wsgilite.{name}\n    options:\n      inherited_members: true")
+        elif module.split(".")[0] == "wsgilite":
             sections.append(f"::: wsgilite.{name}")
         else:
             sections.append(
