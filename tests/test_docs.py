@@ -200,3 +200,17 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "index.html").exists()
+
+
+def test_the_cli_page_shows_the_route_table_wsgilite_prints() -> None:
+    from wsgilite.cli import format_routes
+    from wsgilite.servers import load_app
+
+    shown = next(
+        block.code.strip().splitlines()
+        for block in blocks_of(DOCS / "guides" / "cli.md")
+        if block.language == "text" and block.code.startswith("METHODS")
+    )
+    printed = format_routes(load_app(str(ROOT / "examples" / "api.py") + ":app")).splitlines()
+
+    assert [line.split() for line in shown] == [line.split() for line in printed[: len(shown)]]
