@@ -214,3 +214,12 @@ def test_the_cli_page_shows_the_route_table_wsgilite_prints() -> None:
     printed = format_routes(load_app(str(ROOT / "examples" / "api.py") + ":app")).splitlines()
 
     assert [line.split() for line in shown] == [line.split() for line in printed[: len(shown)]]
+
+
+def test_every_relative_link_in_readme_leads_to_a_file() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    relative = [target for target in targets if "://" not in target]
+
+    assert relative, "README links to the docs"
+    assert [target for target in relative if not (ROOT / target).exists()] == []
