@@ -223,3 +223,32 @@ def test_every_relative_link_in_readme_leads_to_a_file() -> None:
 
     assert relative, "README links to the docs"
     assert [target for target in relative if not (ROOT / target).exists()] == []
+
+
+def test_the_samples_pass_ruff(tmp_path: Path) -> None:
+    if importlib.util.find_spec("ruff") is None:
+        pytest.skip("ruff is not installed: pip install -e '.[dev]'")
+    for page in PAGES:
+        folder = tmp_path / _page_id(page).replace("/", "__").removesuffix(".md")
+        executed = []
+        for block in blocks_of(page):
+            if block.path is not None and block.path.endswith(".py"):
+                target = folder / block.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                before = target.read_text(encoding="utf-8") + "\n" if block.append else ""
+                target.write_text(before + block.code, encoding="utf-8")
+            elif block.path is None and block.language in ("python", "py"):
+                executed.append(block.code)
+        if executed:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "page_samples.py").write_text("\n".join(executed), encoding="utf-8")
+    # A page's blocks run as one module, so imports come late and a port redefines names.
+    rules = ["--select", "F,E,W,B,SIM,UP,RUF", "--ignore", "E402,F811"]
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "100", *rules, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
