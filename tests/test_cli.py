@@ -350,3 +350,13 @@ def test_reload_under_gunicorn_serves_the_changed_code(tmp_path: Path) -> None:
             time.sleep(0.2)
 
         assert get(port, "/") == (200, b"v2")
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import wsgilite
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"wsgilite {wsgilite.__version__}\n"

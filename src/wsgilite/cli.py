@@ -1,5 +1,7 @@
 """The `wsgilite` command: `wsgilite run module:app` serves an app, `wsgilite routes` lists it.
 
+`wsgilite --version` prints the installed version.
+
 An app is named as `package.module:attribute` or `path/to/file.py:attribute` (the attribute
 defaults to `app`). The current folder is importable, as it is for gunicorn.
 """
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import __version__
 from .servers import SERVERS, RemoteDebugRefused, check_debug_host, load_app, run
 
 
@@ -18,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wsgilite", description="Serve and inspect wsgilite apps."
     )
+    parser.add_argument("--version", action="version", version=f"wsgilite {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("run", help="serve an app")
     serve.add_argument("app", help="module:app or path/to/file.py:app")
