@@ -155,7 +155,10 @@ class App(Decorators):
             request.route, request.path_params = route, params
             response = self._before(request, route)
             if response is None:
-                result = route.handler(request, **params) if params else route.handler(request)
+                if route.call is None:
+                    result = route.handler(request, **params) if params else route.handler(request)
+                else:  # a typed handler: params.Plan converts and checks its values first
+                    result = route.call(request, params)
                 response = make_response(result, route.handler, request)
         except Exception as exc:
             error = exc

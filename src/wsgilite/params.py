@@ -1,0 +1,816 @@
+"""Typed handlers: a handler's signature read once, at registration, into a call plan.
+
+`plan(handler, rule)` reads the annotations of the parameters after `request` and builds a `Plan`:
+for each parameter, where its value comes from (path, query, header, cookie, or the body), how a
+text becomes that type, and which constraints it must meet. Per request, the plan converts every
+value, collects every failure, and raises `ValidationFailed` (422, RFC 9457 problem JSON) listing
+them all, or calls the handler. A return annotation that is a dataclass, TypedDict or a `list[...]`
+of one is serialised by the plan. The engine is this module on the standard library: dataclasses
+and TypedDicts, no dependency (benchmarks/README.md says why). routes.py imports this module only
+for a handler that needs it; the App, the router and plain handlers never see it. The OpenAPI
+schemas of these types are built here too (`Kind.schema`), for openapi.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import math
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+
+from werkzeug.exceptions import UnprocessableEntity
+
+from .response import JSON_TYPE, Response, json_bytes
+
+if TYPE_CHECKING:
+    from .request import Request
+
+PROBLEM_TYPE = "application/problem+json"
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+# -- Markers: where a value comes from, and what it must satisfy ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Constraints on a value: `Annotated[int, Field(ge=1)]`; inside a model as well."""
+
+    alias: str | None = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    description: str | None = None
+
+    location: typing.ClassVar[str] = ""
+
+
+class Query(Field):
+    """A query-string parameter: `Annotated[int, Query(ge=1, le=100)]`."""
+
+    location = "query"
+
+
+class Path(Field):
+    """A path variable, with constraints."""
+
+    location = "path"
+
+
+class Header(Field):
+    """A request header; the name is the parameter's, `_` as `-`: `user_agent` is User-Agent."""
+
+    location = "header"
+
+
+class Cookie(Field):
+    """A cookie, by the parameter's name (or `alias`)."""
+
+    location = "cookie"
+
+
+class Body(Field):
+    """The JSON body (any type; a dataclass or TypedDict parameter is the body without it)."""
+
+    location = "body"
+
+
+class Form(Field):
+    """The body as a form (urlencoded or multipart), for a flat dataclass or TypedDict."""
+
+    location = "body"
+
+
+# -- Errors --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One failing value: where it was, its name, what is wrong, and the type it must have."""
+
+    location: str
+    name: str
+    message: str
+    type: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return this error as it appears in the problem body."""
+        return {"location": self.location, "name": self.name, "message": self.message,
+                "type": self.type}  # fmt: skip
+
+
+class ValidationFailed(UnprocessableEntity):
+    """422: the request's values do not match the handler's signature; `errors` lists them all."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        count = len(errors)
+        detail = f"{count} value{'s' if count != 1 else ''} failed validation"
+        body = {
+            "type": "about:blank",
+            "title": "Unprocessable Content",
+            "status": 422,
+            "detail": detail,
+            "errors": [error.as_dict() for error in errors],
+        }
+        super().__init__(
+            detail, response=Response(json_bytes(body), 422, content_type=PROBLEM_TYPE)
+        )
+
+
+class _Invalid(Exception):
+    """A scalar value that failed: the message for its FieldError."""
+
+
+# -- Kinds: how a type is read from text and from JSON, and its schema ----------------------------
+
+Errors = list[FieldError]
+
+
+@dataclass(slots=True, eq=False)
+class Kind:
+    """What the plan knows of one type: converters from text and JSON, its name and schema."""
+
+    name: str  # as in the errors: "integer", "string", "Book"...
+    schema: Callable[[dict[str, Any]], dict[str, Any]]
+    # text -> value; raises _Invalid. None: the type cannot be read from text (a model).
+    from_text: Callable[[str], Any] | None
+    # (JSON value, location, name, errors) -> value, or _FAILED with errors appended
+    from_json: Callable[[Any, str, str, Errors], Any]
+    flat: bool = True  # a scalar, or a model whose fields all are scalars
+    fields: tuple[tuple[str, str, Kind, Any], ...] = ()  # a model's (attr, key, kind, default)
+    from_form: Callable[[Any, Errors], Any] | None = None  # a flat model, from a form's texts
+
+
+_FAILED = object()
+_MISSING: Any = dataclasses.MISSING
+
+
+def _scalar(
+    name: str, schema: dict[str, Any], from_text: Callable[[str], Any],
+    from_json: Callable[[Any], Any],
+) -> Kind:  # fmt: skip
+    def read_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        try:
+            return from_json(value)
+        except _Invalid as exc:
+            errors.append(FieldError(location, key, str(exc), name))
+            return _FAILED
+
+    return Kind(name, lambda components: dict(schema), from_text, read_json)
+
+
+_INT_TEXT = re.compile(r"[+-]?\d{1,4300}")
+
+
+def _int_text(text: str) -> int:
+    if not _INT_TEXT.fullmatch(text):
+        raise _Invalid("must be an integer")
+    return int(text)
+
+
+def _int_json(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise _Invalid("must be an integer")
+
+
+def _float_text(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise _Invalid("must be a number") from None
+    if not math.isfinite(number) or "_" in text:
+        raise _Invalid("must be a finite number")
+    return number
+
+
+def _float_json(value: Any) -> float:
+    if type(value) is float or type(value) is int:
+        if not math.isfinite(value):
+            raise _Invalid("must be a finite number")
+        return float(value)
+    raise _Invalid("must be a number")
+
+
+def _str_json(value: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _Invalid("must be a string")
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _bool_text(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise _Invalid("must be a boolean (true or false)")
+
+
+def _bool_json(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise _Invalid("must be a boolean")
+
+
+def _parsed(
+    parse: Callable[[str], Any], what: str
+) -> tuple[Callable[[str], Any], Callable[[Any], Any]]:
+    def from_text(text: str) -> Any:
+        try:
+            return parse(text)
+        except (ValueError, TypeError):
+            raise _Invalid(f"must be {what}") from None
+
+    def from_json(value: Any) -> Any:
+        if type(value) is not str:
+            raise _Invalid(f"must be {what}")
+        return from_text(value)
+
+    return from_text, from_json
+
+
+def _date(text: str) -> datetime.date:
+    if len(text) != 10:
+        raise ValueError(text)
+    return datetime.date.fromisoformat(text)
+
+
+def _datetime(text: str) -> datetime.datetime:
+    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("a date-time needs a time zone")
+    return value
+
+
+def _choices(name: str, options: list[Any], build: Callable[[Any], Any]) -> Kind:
+    by_text = {str(option.value if isinstance(option, enum.Enum) else option): option
+               for option in options}  # fmt: skip
+    values = [option.value if isinstance(option, enum.Enum) else option for option in options]
+    listed = ", ".join(map(json.dumps, values))
+
+    def from_text(text: str) -> Any:
+        if text in by_text:
+            return build(by_text[text])
+        raise _Invalid(f"must be one of {listed}")
+
+    def from_json(value: Any) -> Any:
+        for option, plain in zip(options, values, strict=True):
+            if value == plain and type(value) is type(plain):
+                return build(option)
+        raise _Invalid(f"must be one of {listed}")
+
+    return _scalar(name, {"enum": values}, from_text, from_json)
+
+
+def _kind(annotation: Any, owner: str, seen: dict[Any, Kind]) -> Kind:
+    """Return the Kind of `annotation`; `owner` names the handler in registration errors."""
+    if annotation in seen:
+        return seen[annotation]
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *extras = get_args(annotation)
+        marks = [extra for extra in extras if isinstance(extra, Field)]
+        kind = _kind(base, owner, seen)
+        return _checked(kind, marks[0]) if marks else kind
+    if annotation is int:
+        return _scalar("integer", {"type": "integer"}, _int_text, _int_json)
+    if annotation is float:
+        return _scalar("number", {"type": "number"}, _float_text, _float_json)
+    if annotation is str:
+        return _scalar("string", {"type": "string"}, str, _str_json)
+    if annotation is bool:
+        return _scalar("boolean", {"type": "boolean"}, _bool_text, _bool_json)
+    if annotation is Any or annotation is object:
+        return Kind("any", lambda components: {}, str, lambda value, *_: value, flat=False)
+    for known, schema, parse, what in _PARSED:
+        if annotation is known:
+            return _scalar(schema.get("format", "string"), schema, *_parsed(parse, what))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _choices(annotation.__name__, list(annotation), lambda option: option)
+    if origin is Literal:
+        return _choices("literal", list(get_args(annotation)), lambda option: option)
+    if origin in (Union, types.UnionType):
+        return _union(annotation, owner, seen)
+    if origin is list or annotation is list:
+        (item,) = get_args(annotation) or (Any,)
+        return _list(_kind(item, owner, seen))
+    if origin is dict or annotation is dict:
+        _, value = get_args(annotation) or (str, Any)
+        return _dict(_kind(value, owner, seen))
+    if isinstance(annotation, type) and (
+        dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation)
+    ):
+        return _model(annotation, owner, seen)
+    raise TypeError(
+        f"{owner}: wsgilite cannot read a value of type {annotation!r}; use int, float, str, "
+        "bool, an Enum or Literal, date, datetime, UUID, Decimal, list[...], X | None, a "
+        "dataclass or a TypedDict"
+    )
+
+
+_PARSED: list[tuple[type, dict[str, Any], Callable[[str], Any], str]] = [
+    (datetime.datetime, {"type": "string", "format": "date-time"}, _datetime,
+     "an ISO 8601 date-time with a time zone"),
+    (datetime.date, {"type": "string", "format": "date"}, _date, "a date (YYYY-MM-DD)"),
+    (uuid.UUID, {"type": "string", "format": "uuid"}, uuid.UUID, "a UUID"),
+    (decimal.Decimal, {"type": "string", "format": "decimal"},
+     lambda text: _finite_decimal(decimal.Decimal(text)), "a decimal number"),
+]  # fmt: skip
+
+
+def _finite_decimal(value: decimal.Decimal) -> decimal.Decimal:
+    if not value.is_finite():
+        raise ValueError("not finite")
+    return value
+
+
+def _union(annotation: Any, owner: str, seen: dict[Any, Kind]) -> Kind:
+    members = [member for member in get_args(annotation) if member is not type(None)]
+    if len(members) != 1:
+        raise TypeError(
+            f"{owner}: a union such as {annotation!r} cannot be read; use one type, or X | None"
+        )
+    inner = _kind(members[0], owner, seen)
+
+    def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        return None if value is None else inner.from_json(value, location, key, errors)
+
+    def schema(components: dict[str, Any]) -> dict[str, Any]:
+        return {"anyOf": [inner.schema(components), {"type": "null"}]}
+
+    return dataclasses.replace(inner, schema=schema, from_json=from_json)
+
+
+def _list(item: Kind) -> Kind:
+    def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        if type(value) is not list:
+            errors.append(FieldError(location, key, "must be an array", f"array of {item.name}"))
+            return _FAILED
+        read = item.from_json
+        result = [read(element, location, f"{key}[{at}]", errors)
+                  for at, element in enumerate(value)]  # fmt: skip
+        return _FAILED if _FAILED in result else result
+
+    return Kind(
+        f"array of {item.name}",
+        lambda components: {"type": "array", "items": item.schema(components)},
+        item.from_text,  # a query list converts each of its values
+        from_json,
+        flat=False,
+    )
+
+
+def _dict(value_kind: Kind) -> Kind:
+    def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        if type(value) is not dict:
+            errors.append(FieldError(location, key, "must be an object", "object"))
+            return _FAILED
+        read = value_kind.from_json
+        result = {name: read(item, location, f"{key}.{name}", errors)
+                  for name, item in value.items()}  # fmt: skip
+        return _FAILED if _FAILED in result.values() else result
+
+    def schema(components: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": value_kind.schema(components)}
+
+    return Kind("object", schema, None, from_json, flat=False)
+
+
+_COMPARISONS: tuple[tuple[str, Callable[[Any, Any], bool], str], ...] = (
+    ("ge", lambda value, bound: value >= bound, "must be >= {}"),
+    ("gt", lambda value, bound: value > bound, "must be > {}"),
+    ("le", lambda value, bound: value <= bound, "must be <= {}"),
+    ("lt", lambda value, bound: value < bound, "must be < {}"),
+    ("min_length", lambda value, bound: len(value) >= bound,
+     "must have at least {} characters or items"),
+    ("max_length", lambda value, bound: len(value) <= bound,
+     "must have at most {} characters or items"),
+    ("pattern", lambda value, bound: bound.search(value) is not None, "must match {}"),
+)  # fmt: skip
+
+
+def _checked(kind: Kind, mark: Field) -> Kind:
+    checks: list[tuple[Callable[[Any, Any], bool], Any, str]] = []
+    for attribute, test, message in _COMPARISONS:
+        bound = getattr(mark, attribute)
+        if bound is not None:
+            shown = repr(bound) if attribute == "pattern" else bound
+            if attribute == "pattern":
+                bound = re.compile(bound)
+            checks.append((test, bound, message.format(shown)))
+    if not checks:
+        return dataclasses.replace(kind, schema=_described(kind, mark))
+
+    def check(value: Any) -> Any:
+        for test, bound, message in checks:
+            if not test(value, bound):
+                raise _Invalid(message)
+        return value
+
+    from_text = None
+    if kind.from_text is not None:
+        inner_text = kind.from_text
+
+        def from_text(text: str) -> Any:
+            return check(inner_text(text))
+
+    def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        result = kind.from_json(value, location, key, errors)
+        if result is _FAILED or result is None:
+            return result
+        try:
+            return check(result)
+        except _Invalid as exc:
+            errors.append(FieldError(location, key, str(exc), kind.name))
+            return _FAILED
+
+    return dataclasses.replace(
+        kind, schema=_described(kind, mark), from_text=from_text, from_json=from_json
+    )
+
+
+def _described(kind: Kind, mark: Field) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    for attribute, keyword in (("ge", "minimum"), ("gt", "exclusiveMinimum"), ("le", "maximum"),
+                               ("lt", "exclusiveMaximum"), ("pattern", "pattern"),
+                               ("description", "description")):  # fmt: skip
+        if getattr(mark, attribute) is not None:
+            extra[keyword] = getattr(mark, attribute)
+    for attribute, text_key, array_key in (("min_length", "minLength", "minItems"),
+                                           ("max_length", "maxLength", "maxItems")):  # fmt: skip
+        if getattr(mark, attribute) is not None:
+            extra[text_key if kind.name == "string" else array_key] = getattr(mark, attribute)
+
+    def schema(components: dict[str, Any]) -> dict[str, Any]:
+        base = kind.schema(components)
+        if "anyOf" in base:  # X | None: the constraints belong to X
+            first, *rest = base["anyOf"]
+            return {"anyOf": [{**first, **extra}, *rest]}
+        return {**base, **extra}
+
+    return schema
+
+
+def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
+    kind = Kind(cls.__name__, lambda components: {}, None, lambda *_: _FAILED, flat=False)
+    seen[cls] = kind  # a model that refers to itself finds this one
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except NameError as exc:
+        raise TypeError(f"{owner}: the annotations of {cls.__qualname__} name {exc}") from None
+    fields: list[tuple[str, str, Kind, Any]] = []
+    if dataclasses.is_dataclass(cls):
+        for item in dataclasses.fields(cls):
+            if not item.init:
+                continue
+            default = item.default
+            if item.default_factory is not dataclasses.MISSING:
+                default = item.default_factory
+            annotation = hints[item.name]
+            fields.append((item.name, _alias(annotation, item.name), _kind(annotation, owner, seen),
+                           default))  # fmt: skip
+        build: Callable[..., Any] = cls
+    else:
+        required = cls.__required_keys__  # type: ignore[attr-defined]
+        for name, annotation in hints.items():
+            default = _MISSING if name in required else _OMITTED
+            fields.append((name, _alias(annotation, name), _kind(annotation, owner, seen), default))
+        build = dict
+    layout = tuple(fields)
+    name = cls.__name__
+
+    def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
+        if type(value) is not dict:
+            errors.append(FieldError(location, key or "body", "must be an object", name))
+            return _FAILED
+        return assemble(value, location, key, errors, text=False)
+
+    def from_form(form: Any, errors: Errors) -> Any:
+        return assemble(form, "body", "", errors, text=True)
+
+    def assemble(value: Any, location: str, key: str, errors: Errors, text: bool) -> Any:
+        values: dict[str, Any] = {}
+        failed = False
+        prefix = f"{key}." if key else ""
+        for attribute, field_key, field_kind, default in layout:
+            given = value.get(field_key, _MISSING)
+            if text and given is not _MISSING:
+                try:
+                    values[attribute] = field_kind.from_text(given)  # type: ignore[misc]
+                except _Invalid as exc:
+                    errors.append(FieldError(location, field_key, str(exc), field_kind.name))
+                    failed = True
+                continue
+            if given is _MISSING:
+                if default is _MISSING:
+                    errors.append(FieldError(location, prefix + field_key, "is required",
+                                             field_kind.name))  # fmt: skip
+                    failed = True
+                elif default is not _OMITTED and callable(default):
+                    values[attribute] = default()
+                elif default is not _OMITTED:
+                    values[attribute] = default
+                continue
+            converted = field_kind.from_json(given, location, prefix + field_key, errors)
+            if converted is _FAILED:
+                failed = True
+            else:
+                values[attribute] = converted
+        return _FAILED if failed else build(**values)
+
+    def schema(components: dict[str, Any]) -> dict[str, Any]:
+        if name not in components:
+            components[name] = {}  # placed first: a model that refers to itself stops here
+            properties = {key: field_kind.schema(components) for _, key, field_kind, _ in layout}
+            body: dict[str, Any] = {"type": "object", "properties": properties}
+            needed = [key for _, key, _, default in layout if default is _MISSING]
+            if needed:
+                body["required"] = needed
+            if cls.__doc__ and not cls.__doc__.startswith(f"{name}("):  # not dataclass's own
+                body["description"] = cls.__doc__.strip()
+            components[name] = body
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    kind.schema, kind.from_json, kind.fields, kind.from_form = schema, from_json, layout, from_form
+    kind.flat = all(field_kind.from_text is not None for _, _, field_kind, _ in layout)
+    return kind
+
+
+_OMITTED = object()  # a TypedDict key that may be left out: absent from the dict built
+
+
+def _alias(annotation: Any, name: str) -> str:
+    if get_origin(annotation) is Annotated:
+        for extra in get_args(annotation)[1:]:
+            if isinstance(extra, Field) and extra.alias:
+                return extra.alias
+    return name
+
+
+def _mark(annotation: Any) -> Field | None:
+    if get_origin(annotation) is Annotated:
+        for extra in get_args(annotation)[1:]:
+            if isinstance(extra, Field):
+                return extra
+    return None
+
+
+def _strip(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    annotation = _strip(annotation)
+    if get_origin(annotation) is list:
+        args = get_args(annotation)
+        return bool(args) and _is_model(args[0])
+    return isinstance(annotation, type) and (
+        dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation)
+    )
+
+
+def _is_optional(annotation: Any) -> bool:
+    annotation = _strip(annotation)
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+# -- The plan ------------------------------------------------------------------------------------
+
+# The werkzeug converter an annotation picks for a rule variable that names none.
+_PATH_CONVERTERS: dict[Any, str] = {int: "int", float: "float", uuid.UUID: "uuid"}
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One parameter of a typed handler: its name, where it comes from, and its kind."""
+
+    name: str  # the handler's argument
+    key: str  # the name in the request (an alias, or a header's spelling)
+    location: str  # path, query, header, cookie, body
+    kind: Kind
+    required: bool
+    default: Any
+    many: bool = False  # a list from the query string or headers
+    form: bool = False  # a body read from a form only
+    description: str | None = None
+
+
+class Plan:
+    """How to call one typed handler: read, convert and check its values, then serialise."""
+
+    def __init__(
+        self,
+        handler: Callable[..., object],
+        rule: str,
+        parameters: list[Parameter],
+        returns: Kind | None,
+        status: int | None,
+    ) -> None:
+        self.handler = handler
+        self.rule = rule  # with the converters the annotations picked
+        self.parameters = parameters
+        self.returns = returns
+        self.status = status
+        self._path = [p for p in parameters if p.location == "path"]
+        self._others = [p for p in parameters if p.location not in ("path", "body")]
+        bodies = [p for p in parameters if p.location == "body"]
+        self.body = bodies[0] if bodies else None
+
+    def __call__(self, request: Request, params: dict[str, Any]) -> object:
+        """Call the handler with the request's values converted, or raise ValidationFailed."""
+        values: dict[str, Any] = {}
+        errors: Errors = []
+        for parameter in self._path:
+            value = params[parameter.name]
+            if type(value) is str and parameter.kind.from_text is not None:
+                value = _read_text(parameter, value, errors)
+            elif type(value) is int or type(value) is float:  # werkzeug's converter; checks
+                value = parameter.kind.from_json(value, "path", parameter.key, errors)
+            values[parameter.name] = value
+        for parameter in self._others:
+            values[parameter.name] = _read_other(parameter, request, errors)
+        if self.body is not None:
+            values[self.body.name] = _read_body(self.body, request, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        result = self.handler(request, **values)
+        return self._respond(result)
+
+    def _respond(self, result: object) -> object:
+        if self.returns is not None and not isinstance(result, Response | tuple):
+            # A model or a list of them: dataclasses, dates and UUIDs become JSON here.
+            return Response(json_bytes(result), self.status, content_type=JSON_TYPE)
+        if self.status is not None and type(result) in (dict, list, str):
+            return result, self.status
+        return result
+
+
+def _read_text(parameter: Parameter, text: str, errors: Errors) -> Any:
+    try:
+        return parameter.kind.from_text(text)  # type: ignore[misc]
+    except _Invalid as exc:
+        errors.append(FieldError(parameter.location, parameter.key, str(exc), parameter.kind.name))
+        return None
+
+
+def _read_other(parameter: Parameter, request: Request, errors: Errors) -> Any:
+    location = parameter.location
+    if location == "query":
+        source: Any = request.args
+    elif location == "header":
+        source = request.headers
+    else:
+        source = request.cookies
+    if parameter.many:
+        texts = source.getlist(parameter.key)
+        if not texts:
+            return _default(parameter, errors)
+        return [_read_text(parameter, text, errors) for text in texts]
+    text = source.get(parameter.key)
+    if text is None:
+        return _default(parameter, errors)
+    return _read_text(parameter, text, errors)
+
+
+def _default(parameter: Parameter, errors: Errors) -> Any:
+    if parameter.required:
+        errors.append(FieldError(parameter.location, parameter.key, "is required",
+                                 parameter.kind.name))  # fmt: skip
+        return None
+    default = parameter.default
+    return list(default) if type(default) is list else default
+
+
+def _read_body(parameter: Parameter, request: Request, errors: Errors) -> Any:
+    kind = parameter.kind
+    mimetype = request.mimetype
+    if mimetype in _FORM_TYPES and kind.flat and kind.from_form is not None:
+        result = kind.from_form(request.form, errors)
+        return None if result is _FAILED else result
+    if parameter.form:
+        errors.append(FieldError("body", "body", f"must be a form, not {mimetype or 'empty'}",
+                                 kind.name))  # fmt: skip
+        return None
+    data = request.get_data()
+    if not data:
+        if parameter.required:
+            errors.append(FieldError("body", "body", "is required", kind.name))
+        return parameter.default if not parameter.required else None
+    if mimetype and mimetype != JSON_TYPE and not mimetype.endswith("+json"):
+        errors.append(FieldError("body", "body", f"must be application/json, not {mimetype}",
+                                 kind.name))  # fmt: skip
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        errors.append(FieldError("body", "body", f"is not valid JSON: {exc}", kind.name))
+        return None
+    return _checked_body(kind, value, errors)
+
+
+def _checked_body(kind: Kind, value: Any, errors: Errors) -> Any:
+    result = kind.from_json(value, "body", "", errors)
+    return None if result is _FAILED else result
+
+
+def plan(
+    handler: Callable[..., object], rule: str, variables: list[str], options: Mapping[str, Any]
+) -> Plan | None:
+    """Return the call plan of a typed `handler` for `rule`, or None if it needs none."""
+    import inspect
+
+    from .routes import VARIABLE_PARTS
+
+    owner = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
+    try:
+        hints = typing.get_type_hints(handler, include_extras=True)
+    except NameError as exc:
+        raise TypeError(
+            f"{owner}: an annotation names {exc}; define it at module level, before the handler"
+        ) from None
+    signature = inspect.signature(handler)
+    converters = {name: converter for converter, name in VARIABLE_PARTS.findall(rule)}
+    converters.update({name: "default" for name in variables if name not in converters})
+    missing = [name for name in converters if name not in signature.parameters]
+    if missing and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        raise TypeError(
+            f"{owner}{signature} does not take {', '.join(missing)} of route {rule!r}; a handler "
+            "takes the request first, then the rule's variables, then its typed parameters"
+        )
+    seen: dict[Any, Kind] = {}
+    parameters: list[Parameter] = []
+    new_rule = rule
+    for position, (name, parameter) in enumerate(signature.parameters.items()):
+        if position == 0 or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        annotation = hints.get(name, str if name in converters else Any)
+        mark = _mark(annotation)
+        default = parameter.default
+        required = default is parameter.empty
+        if required and _is_optional(annotation):
+            required, default = False, None
+        base = _strip(annotation)
+        if name in converters:
+            if not converters[name] and base in _PATH_CONVERTERS:
+                new_rule = re.sub(f"<{name}>", f"<{_PATH_CONVERTERS[base]}:{name}>", new_rule)
+            kind = _kind(annotation, owner, seen)
+            parameters.append(
+                Parameter(
+                    name,
+                    name,
+                    "path",
+                    kind,
+                    True,
+                    None,
+                    description=mark.description if mark else None,
+                )
+            )
+            continue
+        location = mark.location if mark and mark.location else ""
+        if not location:
+            location = "body" if _is_model(annotation) else "query"
+        kind = _kind(annotation, owner, seen)
+        many = get_origin(base) is list
+        if location != "body" and kind.from_text is None:
+            raise TypeError(
+                f"{owner}: parameter {name!r} of type {base!r} cannot come from the "
+                f"{location}; annotate it Annotated[..., Body()] to read the body"
+            )
+        key = mark.alias if mark and mark.alias else name
+        if location == "header" and not (mark and mark.alias):
+            key = name.replace("_", "-")
+        parameters.append(Parameter(
+            name, key, location, kind, required, None if required else default, many,
+            form=isinstance(mark, Form), description=mark.description if mark else None,
+        ))  # fmt: skip
+    if sum(1 for p in parameters if p.location == "body") > 1:
+        raise TypeError(f"{owner}: only one parameter can be the body; make one model of them")
+    returned = hints.get("return")
+    returns = _kind(returned, owner, seen) if returned is not None and _is_model(returned) else None
+    status = options.get("status_code")
+    if not parameters and returns is None and status is None and new_rule == rule:
+        return None
+    return Plan(handler, new_rule, parameters, returns, status)
