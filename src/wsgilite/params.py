@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from .response import JSON_TYPE, Response, json_bytes
 
@@ -280,7 +280,11 @@ def _choices(name: str, options: list[Any], build: Callable[[Any], Any]) -> Kind
                 return build(option)
         raise _Invalid(f"must be one of {listed}")
 
-    return _scalar(name, {"enum": values}, from_text, from_json)
+    schema: dict[str, Any] = {"enum": values}
+    for json_type, python_type in (("string", str), ("integer", int)):
+        if all(type(value) is python_type for value in values):
+            schema = {"type": json_type, "enum": values}
+    return _scalar(name, schema, from_text, from_json)
 
 
 def _kind(annotation: Any, owner: str, seen: dict[Any, Kind]) -> Kind:
@@ -660,8 +664,11 @@ class Plan:
         return self._respond(result)
 
     def _respond(self, result: object) -> object:
-        if self.returns is not None and not isinstance(result, Response | tuple):
+        if self.returns is not None and not isinstance(result, Response):
             # A model or a list of them: dataclasses, dates and UUIDs become JSON here.
+            if type(result) is tuple and result and not isinstance(result[0], Response):
+                body = Response(json_bytes(result[0]), self.status, content_type=JSON_TYPE)
+                return (body, *result[1:])  # (model, status, headers) or (model, headers)
             return Response(json_bytes(result), self.status, content_type=JSON_TYPE)
         if self.status is not None and type(result) in (dict, list, str):
             return result, self.status
@@ -726,8 +733,8 @@ def _read_body(parameter: Parameter, request: Request, errors: Errors) -> Any:
     try:
         value = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        errors.append(FieldError("body", "body", f"is not valid JSON: {exc}", kind.name))
-        return None
+        # Not a value that failed a check, but no value at all: 400, as request.get_json says.
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
     return _checked_body(kind, value, errors)
 
 
@@ -809,6 +816,8 @@ def plan(
     if sum(1 for p in parameters if p.location == "body") > 1:
         raise TypeError(f"{owner}: only one parameter can be the body; make one model of them")
     returned = hints.get("return")
+    if get_origin(returned) is tuple and get_args(returned):
+        returned = get_args(returned)[0]  # (model, status, headers): the model is the body
     returns = _kind(returned, owner, seen) if returned is not None and _is_model(returned) else None
     status = options.get("status_code")
     if not parameters and returns is None and status is None and new_rule == rule:
