@@ -173,7 +173,7 @@ def _scalar(
     return Kind(name, lambda components: dict(schema), from_text, read_json)
 
 
-_INT_TEXT = re.compile(r"[+-]?\d{1,4300}")
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,4300}")  # ASCII digits: int() takes Arabic-Indic digits and "1_0" too
 
 
 def _int_text(text: str) -> int:
@@ -391,7 +391,7 @@ def _dict(value_kind: Kind) -> Kind:
             errors.append(FieldError(location, key, "must be an object", "object"))
             return _FAILED
         read = value_kind.from_json
-        result = {name: read(item, location, f"{key}.{name}", errors)
+        result = {name: read(item, location, f"{key}.{name}" if key else name, errors)
                   for name, item in value.items()}  # fmt: skip
         return _FAILED if _FAILED in result.values() else result
 
