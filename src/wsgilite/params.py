@@ -173,7 +173,8 @@ def _scalar(
     return Kind(name, lambda components: dict(schema), from_text, read_json)
 
 
-_INT_TEXT = re.compile(r"[+-]?[0-9]{1,4300}")  # ASCII digits: int() takes Arabic-Indic digits and "1_0" too
+# ASCII digits only: int() also takes Arabic-Indic digits, spaces and "1_0".
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,4300}")
 
 
 def _int_text(text: str) -> int:
