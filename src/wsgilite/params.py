@@ -640,30 +640,21 @@ class Plan:
         self.parameters = parameters
         self.returns = returns
         self.status = status
-        self._path = [p for p in parameters if p.location == "path"]
-        self._others = [p for p in parameters if p.location not in ("path", "body")]
         bodies = [p for p in parameters if p.location == "body"]
         self.body = bodies[0] if bodies else None
+        # PERF: one reader per parameter, chosen now for its location, so a request runs no
+        # branch on where a value comes from.
+        self._readers = [(p.name, _reader(p)) for p in parameters]
+        self._plain_result = returns is None and status is None
 
     def __call__(self, request: Request, params: dict[str, Any]) -> object:
         """Call the handler with the request's values converted, or raise ValidationFailed."""
-        values: dict[str, Any] = {}
         errors: Errors = []
-        for parameter in self._path:
-            value = params[parameter.name]
-            if type(value) is str and parameter.kind.from_text is not None:
-                value = _read_text(parameter, value, errors)
-            elif type(value) is int or type(value) is float:  # werkzeug's converter; checks
-                value = parameter.kind.from_json(value, "path", parameter.key, errors)
-            values[parameter.name] = value
-        for parameter in self._others:
-            values[parameter.name] = _read_other(parameter, request, errors)
-        if self.body is not None:
-            values[self.body.name] = _read_body(self.body, request, errors)
+        values = {name: read(request, params, errors) for name, read in self._readers}
         if errors:
             raise ValidationFailed(errors)
         result = self.handler(request, **values)
-        return self._respond(result)
+        return result if self._plain_result else self._respond(result)
 
     def _respond(self, result: object) -> object:
         if self.returns is not None and not isinstance(result, Response):
@@ -683,6 +674,41 @@ def _read_text(parameter: Parameter, text: str, errors: Errors) -> Any:
     except _Invalid as exc:
         errors.append(FieldError(parameter.location, parameter.key, str(exc), parameter.kind.name))
         return None
+
+
+Reader = Callable[["Request", dict[str, Any], Errors], Any]
+
+
+def _reader(parameter: Parameter) -> Reader:
+    location, key, name = parameter.location, parameter.key, parameter.name
+    if location == "body":
+        return lambda request, params, errors: _read_body(parameter, request, errors)
+    if location == "path":
+
+        def read_path(request: Request, params: dict[str, Any], errors: Errors) -> Any:
+            value = params[name]
+            if type(value) is str and parameter.kind.from_text is not None:
+                return _read_text(parameter, value, errors)
+            if type(value) is int or type(value) is float:  # werkzeug's converter; checks
+                return parameter.kind.from_json(value, "path", key, errors)
+            return value
+
+        return read_path
+    from_text = parameter.kind.from_text
+    if location != "query" or parameter.many or from_text is None:
+        return lambda request, params, errors: _read_other(parameter, request, errors)
+
+    def read_query(request: Request, params: dict[str, Any], errors: Errors) -> Any:
+        text = request.args.get(key)
+        if text is None:
+            return _default(parameter, errors)
+        try:
+            return from_text(text)
+        except _Invalid as exc:
+            errors.append(FieldError("query", key, str(exc), parameter.kind.name))
+            return None
+
+    return read_query
 
 
 def _read_other(parameter: Parameter, request: Request, errors: Errors) -> Any:
