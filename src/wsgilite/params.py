@@ -492,7 +492,7 @@ def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
                 continue
             default = item.default
             if item.default_factory is not dataclasses.MISSING:
-                default = item.default_factory
+                default = _Factory(item.default_factory)
             annotation = hints[item.name]
             fields.append((item.name, _alias(annotation, item.name), _kind(annotation, owner, seen),
                            default))  # fmt: skip
@@ -518,31 +518,30 @@ def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
     def assemble(value: Any, location: str, key: str, errors: Errors, text: bool) -> Any:
         values: dict[str, Any] = {}
         failed = False
-        prefix = f"{key}." if key else ""
         for attribute, field_key, field_kind, default in layout:
             given = value.get(field_key, _MISSING)
-            if text and given is not _MISSING:
+            if given is _MISSING:
+                if default is _MISSING:
+                    where = f"{key}.{field_key}" if key else field_key
+                    errors.append(FieldError(location, where, "is required", field_kind.name))
+                    failed = True
+                elif type(default) is _Factory:
+                    values[attribute] = default.make()
+                elif default is not _OMITTED:
+                    values[attribute] = default
+            elif text:
                 try:
                     values[attribute] = field_kind.from_text(given)  # type: ignore[misc]
                 except _Invalid as exc:
                     errors.append(FieldError(location, field_key, str(exc), field_kind.name))
                     failed = True
-                continue
-            if given is _MISSING:
-                if default is _MISSING:
-                    errors.append(FieldError(location, prefix + field_key, "is required",
-                                             field_kind.name))  # fmt: skip
-                    failed = True
-                elif default is not _OMITTED and callable(default):
-                    values[attribute] = default()
-                elif default is not _OMITTED:
-                    values[attribute] = default
-                continue
-            converted = field_kind.from_json(given, location, prefix + field_key, errors)
-            if converted is _FAILED:
-                failed = True
             else:
-                values[attribute] = converted
+                where = f"{key}.{field_key}" if key else field_key
+                converted = field_kind.from_json(given, location, where, errors)
+                if converted is _FAILED:
+                    failed = True
+                else:
+                    values[attribute] = converted
         return _FAILED if failed else build(**values)
 
     def schema(components: dict[str, Any]) -> dict[str, Any]:
@@ -564,6 +563,13 @@ def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
 
 
 _OMITTED = object()  # a TypedDict key that may be left out: absent from the dict built
+
+
+@dataclass(frozen=True, slots=True)
+class _Factory:
+    """A dataclass field's default_factory: called for each value built."""
+
+    make: Callable[[], Any]
 
 
 def _alias(annotation: Any, name: str) -> str:
