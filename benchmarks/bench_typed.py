@@ -1,4 +1,4 @@
-"""In-process benchmark of one typed handler: wsgilite, Falcon by hand, FastAPI, Flask+flask-openapi3.
+"""In-process benchmark of one typed handler: wsgilite, Falcon by hand, FastAPI, Flask+OpenAPI.
 
     python benchmarks/bench_typed.py [--rounds N]
 
@@ -60,6 +60,12 @@ def wsgilite_app() -> Callable[..., Any]:
     from typed_apps import wsgilite_typed
 
     return wsgilite_typed()
+
+
+def wsgilite_by_hand_app() -> Callable[..., Any]:
+    from typed_apps import wsgilite_by_hand
+
+    return wsgilite_by_hand()
 
 
 def falcon_app() -> Callable[..., Any]:
@@ -141,6 +147,7 @@ def fastapi_app() -> Callable[..., Any]:
 
 APPS: dict[str, Callable[[], Callable[..., Any]]] = {
     "wsgilite": wsgilite_app,
+    "wsgilite (by hand)": wsgilite_by_hand_app,
     "falcon (by hand)": falcon_app,
     "fastapi (ASGI)": fastapi_app,
     "flask+flask-openapi3": flask_app,

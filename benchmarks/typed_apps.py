@@ -101,3 +101,26 @@ def flask_openapi3_typed() -> Any:
         return out.model_dump()
 
     return app
+
+
+def wsgilite_by_hand() -> Any:
+    from werkzeug.exceptions import UnprocessableEntity
+
+    app = App(__name__, static_folder=None, template_folder=None)
+
+    @app.post("/items/<int:item_id>")
+    def create_item(request: Request, item_id: int) -> dict[str, Any]:
+        count = request.args.get("count", type=int)
+        media = request.get_json()
+        if count is None or not 1 <= count <= 100 or not isinstance(media, dict):
+            raise UnprocessableEntity("count, or the body")
+        name, age, tags = media.get("name"), media.get("age"), media.get("tags", [])
+        if not isinstance(name, str) or not 1 <= len(name) <= 50:
+            raise UnprocessableEntity("name")
+        if type(age) is not int or not 0 <= age <= 150:
+            raise UnprocessableEntity("age")
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise UnprocessableEntity("tags")
+        return {"id": item_id, "count": count, "name": name, "age": age, "tags": tags}
+
+    return app

@@ -229,7 +229,10 @@ class SafeJSON:
                 # PERF: one decoder for every body; json.loads builds one per call for a
                 # parse_constant (~1.5 µs).
                 if isinstance(text, bytes | bytearray):
-                    text = text.decode(json.detect_encoding(text), "surrogatepass")
+                    # An object or array whose second byte is not NUL is UTF-8 (RFC 8259).
+                    utf8 = text[:1] in b"{[" and text[1:2] != b"\x00"
+                    encoding = "utf-8" if utf8 else json.detect_encoding(text)
+                    text = text.decode(encoding, "surrogatepass")
                 return _DECODER.decode(text)
             return json.loads(text, parse_constant=_no_constant, **options)
         except RecursionError:
