@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from wsgilite.params import Field, _kind  # noqa: E402
+from wsgilite.kinds import Field, kind_of
 
 BODY = b'{"name": "Ada", "age": 36, "tags": ["a", "b"]}'
 
@@ -30,7 +30,7 @@ class NewUser:
 
 
 def wsgilite_engine() -> Any:
-    kind = _kind(NewUser, "bench", {})
+    kind = kind_of(NewUser, "bench", {})
     read = kind.from_json
 
     def decode() -> Any:
@@ -70,8 +70,9 @@ def measure(decode: Any) -> float:
 
 
 if __name__ == "__main__":
-    for name, make in (("wsgilite (dataclasses)", wsgilite_engine), ("pydantic v2", pydantic_engine),
-                       ("msgspec", msgspec_engine)):  # fmt: skip
+    engines = [("wsgilite (kinds.py)", wsgilite_engine), ("pydantic v2", pydantic_engine),
+               ("msgspec", msgspec_engine)]  # fmt: skip
+    for name, make in engines:
         try:
             decode = make()
         except ImportError as exc:

@@ -204,7 +204,7 @@ def main() -> None:
         for name, app in apps.items():
             samples[name].append(batch(app, args.calls))
     base = statistics.median(samples["wsgilite"])
-    print(f"{'app':24} {'µs/request':>10} {'× wsgilite':>11}")
+    print(f"{'app':24} {'µs/request':>10} {'vs wsgilite':>11}")
     for name, values in samples.items():
         median = statistics.median(values)
         print(f"{name:24} {median:10.1f} {median / base:10.2f}x")

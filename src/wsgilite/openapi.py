@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from .params import PROBLEM_TYPE, Kind, Plan, _is_model, _kind
+from .kinds import Kind, is_model, kind_of
+from .params import PROBLEM_TYPE, Plan
 from .response import HTML_UTF8, JSON_TYPE, Response, json_bytes
 from .routes import VARIABLE_PARTS
 
@@ -216,8 +217,8 @@ def _declared_response(declared: Any, components: dict[str, Any]) -> dict[str, A
     # responses={404: "No such book"}, {404: ErrorModel}, or an OpenAPI response object.
     if isinstance(declared, str):
         return {"description": declared}
-    if _is_model(declared):
-        kind = _kind(declared, "responses=", {})
+    if is_model(declared):
+        kind = kind_of(declared, "responses=", {})
         return {
             "description": getattr(declared, "__name__", "Response"),
             "content": {JSON_TYPE: {"schema": kind.schema(components)}},
