@@ -188,6 +188,9 @@ def test_mount_docs_serves_the_document_and_the_page(app: App, client: Client) -
     assert "<title>Shop</title>" in text
     assert 'const OPENAPI_URL = "/openapi.json";' in text
     assert "http" not in text.replace("http://", "").split("<script>")[1]  # no CDN
+    mounted = client.get("/docs", environ_overrides={"SCRIPT_NAME": "/shop"})
+    assert 'const OPENAPI_URL = "/shop/openapi.json";' in mounted.get_data(as_text=True)
+    assert 'const ROOT = "/shop";' in mounted.get_data(as_text=True)
 
 
 # -- the example, served: schemathesis and Chromium ------------------------------------------------

@@ -233,15 +233,20 @@ def _declared_response(declared: Any, components: dict[str, Any]) -> dict[str, A
 # -- Serving the document and the docs page -------------------------------------------------------
 
 
-def docs_page(openapi_url: str, title: str) -> bytes:
-    """Return the interactive docs page, reading the document from `openapi_url`."""
-    template = resources.files(__package__).joinpath("docs.html").read_text("utf-8")
+def docs_page(openapi_url: str, title: str, root: str = "") -> bytes:
+    """Return the interactive docs page for an app mounted at `root`, reading `openapi_url`."""
     import html
     import json
 
+    template = resources.files(__package__).joinpath("docs.html").read_text("utf-8")
+
+    def script_value(value: str) -> str:
+        return json.dumps(value).replace("<", "\\u003c")
+
     return (
         template.replace("{{ title }}", html.escape(title))
-        .replace("{{ openapi_url_json }}", json.dumps(openapi_url).replace("<", "\\u003c"))
+        .replace("{{ openapi_url_json }}", script_value(root + openapi_url))
+        .replace("{{ root_json }}", script_value(root))
         .encode()
     )
 
@@ -259,9 +264,15 @@ def mount(
 
     app.get(openapi_url, endpoint="openapi_json", openapi=False)(openapi_json)
     if docs_url is not None:
-        page = docs_page(openapi_url, info.get("title", "API"))
+        pages: dict[str, bytes] = {}  # by the mount point (SCRIPT_NAME) of the request
 
         def docs(request: Request) -> Response:
+            root = request.root_path
+            page = pages.get(root)
+            if page is None:
+                page = docs_page(openapi_url, info.get("title", "API"), root)
+                if len(pages) < 16:
+                    pages[root] = page
             return Response(page, content_type=HTML_UTF8)
 
         app.get(docs_url, endpoint="openapi_docs", openapi=False)(docs)
