@@ -120,6 +120,7 @@ class Kind:
     flat: bool = True  # a scalar, or a model whose fields all are scalars
     fields: tuple[tuple[str, str, Kind, Any], ...] = ()  # a model's (attr, key, kind, default)
     from_form: Callable[[Any, Errors], Any] | None = None  # a flat model, from a form's texts
+    exact: type | None = None  # a scalar's JSON type, taken as it is
 
 
 FAILED = object()
@@ -140,7 +141,7 @@ def _scalar(
             errors.append(FieldError(location, key, str(exc), name))
             return FAILED
 
-    return Kind(name, lambda components: dict(schema), from_text, read_json)
+    return Kind(name, lambda components: dict(schema), from_text, read_json, exact=exact)
 
 
 # ASCII digits only: int() also takes Arabic-Indic digits, spaces and "1_0".
@@ -407,8 +408,11 @@ def _checked(kind: Kind, mark: Field) -> Kind:
         def from_text(text: str) -> Any:
             return check(inner_text(text))
 
+    exact, inner_json = kind.exact, kind.from_json
+
     def from_json(value: Any, location: str, key: str, errors: Errors) -> Any:
-        result = kind.from_json(value, location, key, errors)
+        # PERF: a value of the scalar's own JSON type goes straight to the checks.
+        result = value if type(value) is exact else inner_json(value, location, key, errors)
         if result is FAILED or result is None:
             return result
         try:
