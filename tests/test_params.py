@@ -522,3 +522,14 @@ def test_a_missing_rule_variable_is_named(app: App) -> None:
         @app.get("/users/<user_id>")
         def handler(request: Request, page: int = 1) -> dict[str, Any]:
             return {}
+
+
+def test_a_handler_with_keyword_arguments_gets_the_other_variables(
+    app: App, client: Client
+) -> None:
+    @app.get("/<section>/<int:page>")
+    def show(request: Request, page: Annotated[int, Field(le=10)], **params: str) -> Any:
+        return {"page": page, **params}
+
+    assert client.get("/news/3").json == {"page": 3, "section": "news"}
+    assert problem(client, "/news/11")[0]["message"] == "must be <= 10"

@@ -103,6 +103,7 @@ class Plan:
         parameters: list[Parameter],
         returns: Kind | None,
         status: int | None,
+        passthrough: tuple[str, ...] = (),
     ) -> None:
         self.handler = handler
         self.rule = rule  # with the converters the annotations picked
@@ -115,6 +116,7 @@ class Plan:
         # branch on where a value comes from.
         self._readers = [(p.name, _reader(p)) for p in parameters]
         self._plain_result = returns is None and status is None
+        self._passthrough = passthrough  # rule variables a handler's **params takes as they are
 
     def __call__(self, request: Request, params: dict[str, Any]) -> object:
         """Call the handler with the request's values converted, or raise ValidationFailed."""
@@ -122,6 +124,8 @@ class Plan:
         values = {name: read(request, params, errors) for name, read in self._readers}
         if errors:
             raise ValidationFailed(errors)
+        for name in self._passthrough:
+            values[name] = params[name]
         result = self.handler(request, **values)
         return result if self._plain_result else self._respond(result)
 
@@ -321,4 +325,4 @@ def plan(
     status = options.get("status_code")
     if not parameters and returns is None and status is None and new_rule == rule:
         return None
-    return Plan(handler, new_rule, parameters, returns, status)
+    return Plan(handler, new_rule, parameters, returns, status, tuple(missing))
