@@ -32,6 +32,8 @@ API_ROUTES = [
     "GET,HEAD  /api/books/<int:book_id>  api.show_book",
     "POST      /api/books                api.create_book",
     "GET,HEAD  /api/files/<path:name>    api.file_info",
+    "GET,HEAD  /openapi.json             openapi_json",
+    "GET,HEAD  /docs                     openapi_docs",
 ]
 GUNICORN_MISSING = "server='gunicorn' needs gunicorn: pip install 'wsgilite[gunicorn]'"
 

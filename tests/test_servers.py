@@ -216,14 +216,14 @@ def test_post_json_creates_a_book(server: Server) -> None:
     assert response.getheader("Location") == f"/api/books/{created['id']}"
 
 
-def test_post_json_without_a_title_is_the_apps_422(server: Server) -> None:
+def test_post_json_without_a_title_is_a_422_problem_naming_it(server: Server) -> None:
     response, body = fetch(server, "POST", "/api/books", b'{"year": 2000}', {"Content-Type": JSON})
 
     assert response.status == 422
-    assert json.loads(body) == {
-        "error": "invalid input",
-        "detail": "send a JSON object with a string 'title'",
-    }
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert json.loads(body)["errors"] == [
+        {"location": "body", "name": "title", "message": "is required", "type": "string"}
+    ]
 
 
 def test_a_body_that_is_not_json_is_a_400_naming_the_fault(server: Server) -> None:
@@ -331,7 +331,7 @@ def test_a_browser_form_login(server: Server) -> None:
     assert json.loads(body) == {"username": "wupeiqi", "logged_in": True}
 
 
-def test_a_login_form_without_password_is_a_400(server: Server) -> None:
+def test_a_login_form_without_password_is_a_422_naming_it(server: Server) -> None:
     response, body = fetch(
         server,
         "POST",
@@ -340,8 +340,10 @@ def test_a_login_form_without_password_is_a_400(server: Server) -> None:
         {"Content-Type": "application/x-www-form-urlencoded", "Accept": JSON},
     )
 
-    assert response.status == 400
-    assert json.loads(body)["description"] == "send username and password as form fields"
+    assert response.status == 422
+    assert json.loads(body)["errors"] == [
+        {"location": "body", "name": "password", "message": "is required", "type": "string"}
+    ]
 
 
 # -- failures stay on the server ------------------------------------------------------------------

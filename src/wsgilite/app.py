@@ -116,7 +116,9 @@ class App(Decorators):
             max_age = seconds(self.config["SEND_FILE_MAX_AGE_DEFAULT"])
             return send_static(request, folder, filename, max_age)
 
-        self._declare(Route(f"{url_path}/<path:filename>", frozenset({"GET"}), static, "static"))
+        route = Route(f"{url_path}/<path:filename>", frozenset({"GET"}), static, "static",
+                      options={"openapi": False})  # fmt: skip
+        self._declare(route)
 
     def on_startup(self, hook: F) -> F:
         """Run `hook(app)` once per process, before its first request is handled."""
@@ -155,7 +157,10 @@ class App(Decorators):
             request.route, request.path_params = route, params
             response = self._before(request, route)
             if response is None:
-                result = route.handler(request, **params) if params else route.handler(request)
+                if route.call is None:
+                    result = route.handler(request, **params) if params else route.handler(request)
+                else:  # a typed handler: params.Plan converts and checks its values first
+                    result = route.call(request, params)
                 response = make_response(result, route.handler, request)
         except Exception as exc:
             error = exc
@@ -323,6 +328,34 @@ class App(Decorators):
             method=_method,
             anchor=_anchor,
         )
+
+    # -- OpenAPI ---------------------------------------------------------------------------------
+
+    def openapi(
+        self, *, title: str = "API", version: str = "0.1.0", description: str = ""
+    ) -> dict[str, Any]:
+        """Return the OpenAPI 3.1 document of every route, as a dict."""
+        from .openapi import document
+
+        return document(self.table.routes, title=title, version=version, description=description)
+
+    def mount_docs(
+        self,
+        openapi_url: str = "/openapi.json",
+        docs_url: str | None = "/docs",
+        *,
+        title: str = "API",
+        version: str = "0.1.0",
+        description: str = "",
+    ) -> None:
+        """Serve the OpenAPI document at `openapi_url` and an interactive page at `docs_url`.
+
+        app.mount_docs()  # after the routes: GET /openapi.json and GET /docs
+        """
+        from .openapi import mount
+
+        mount(self, openapi_url=openapi_url, docs_url=docs_url, title=title, version=version,
+              description=description)  # fmt: skip
 
     # -- serving and testing -------------------------------------------------------------------
 

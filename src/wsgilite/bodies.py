@@ -225,6 +225,15 @@ class SafeJSON:
     def loads(text: str | bytes, **options: Any) -> Any:
         """Parse strict JSON; NaN, Infinity or nesting too deep is a ValueError (so a 400)."""
         try:
+            if not options:
+                # PERF: one decoder for every body; json.loads builds one per call for a
+                # parse_constant (~1.5 µs).
+                if isinstance(text, bytes | bytearray):
+                    # An object or array whose second byte is not NUL is UTF-8 (RFC 8259).
+                    utf8 = text[:1] in b"{[" and text[1:2] != b"\x00"
+                    encoding = "utf-8" if utf8 else json.detect_encoding(text)
+                    text = text.decode(encoding, "surrogatepass")
+                return _DECODER.decode(text)
             return json.loads(text, parse_constant=_no_constant, **options)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
@@ -233,3 +242,6 @@ class SafeJSON:
 def _no_constant(name: str) -> Any:
     # Python's json reads NaN and Infinity, which are not JSON and cannot be sent back as JSON.
     raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)

@@ -30,6 +30,13 @@ AfterHook = Callable[["Request", "Response"], object]
 TeardownHook = Callable[["Request", "BaseException | None"], object]
 
 _VARIABLE = re.compile(r"<(?:[^<>]*:)?(\w+)>")
+# (converter, name) of each variable: the converter is "" where the rule names none.
+VARIABLE_PARTS = re.compile(r"<(?:([A-Za-z_]\w*)(?:\([^<>]*\))?:)?(\w+)>")
+# Return annotations that make_response answers as they are; any other may be a model to serialise.
+_PLAIN_RETURNS = ("dict", "list[dict", "list[str", "list[int", "list[Any", "str", "bytes",
+                  "Response", "tuple", "Any", "object", "Iterator", "Iterable", "Generator",
+                  "ReturnValue", "TemplateResponse", "None", "werkzeug", "wsgilite", "typing",
+                  "collections")  # fmt: skip
 # RFC 9110's method token: WebDAV's PROPFIND and REPORT are methods too.
 _METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -76,6 +83,8 @@ class Route:
     scope: Scope = NO_SCOPE
     # Whatever else the decorator was given (summary, tags, responses...), for later layers.
     options: Mapping[str, Any] = field(default_factory=dict)
+    # A typed handler's call plan (params.Plan): call(request, params) converts, checks, calls.
+    call: Callable[[Request, dict[str, Any]], object] | None = None
 
     def moved(
         self, rule: str, endpoint: str, template_folders: tuple[str, ...], scope: Scope
@@ -84,7 +93,7 @@ class Route:
         # PERF: dataclasses.replace costs twice this; a Router moves every route it includes.
         return Route(
             rule, self.methods, self.handler, endpoint, self.csrf, template_folders,
-            self.defaults, scope, self.options,
+            self.defaults, scope, self.options, self.call,
         )  # fmt: skip
 
 
@@ -147,16 +156,19 @@ class Decorators:
                 raise ValueError(f"route {rule!r}: {method!r} is not an HTTP method name")
 
         def decorator(handler: H) -> H:
-            check_handler(handler, rule, defaults)
+            call = typed_call(handler, rule, defaults, options)
+            if call is None:
+                check_handler(handler, rule, defaults)
             self._declare(
                 Route(
-                    rule=rule,
+                    rule=getattr(call, "rule", rule),
                     methods=wanted,
                     handler=handler,
                     endpoint=endpoint or handler.__name__,
                     csrf=self.csrf if csrf is None else csrf,
                     defaults=defaults,
                     options=options,
+                    call=call,
                 )
             )
             return handler
@@ -399,3 +411,45 @@ def check_handler(handler: object, rule: str, defaults: Mapping[str, Any] | None
             f"{rule!r} ({exc}); a handler takes the request first, then the rule's variables: "
             f"def {name}({expected}): ..."
         ) from None
+
+
+def typed_call(
+    handler: object, rule: str, defaults: Mapping[str, Any] | None, options: Mapping[str, Any]
+) -> Callable[[Request, dict[str, Any]], object] | None:
+    """Return the call plan of a typed handler (params.py), or None for a plain handler."""
+    if not callable(handler):
+        return None  # check_handler names the mistake
+    variables = [*_VARIABLE.findall(rule), *(defaults or ())]
+    if "status_code" not in options and not _maybe_typed(handler, rule, variables):
+        return None
+    # Imported here: an app of plain handlers never loads params.py.
+    from .params import plan
+
+    return plan(handler, rule, variables, options)
+
+
+def _maybe_typed(handler: object, rule: str, variables: list[str]) -> bool:
+    # Cheap tests on the code object and the annotations' text; params.plan decides for sure.
+    code = getattr(handler, "__code__", None)
+    if getattr(handler, "__wrapped__", None) is not None or code is None:
+        signature = _signature(handler)  # type: ignore[arg-type]
+        if signature is None:
+            return False
+        names = [p.name for p in signature.parameters.values()
+                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]  # fmt: skip
+    else:
+        names = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    if set(names[1:]) - set(variables):
+        return True
+    annotations = getattr(handler, "__annotations__", None) or {}
+    if not annotations:
+        return False
+    unconverted = {name for converter, name in VARIABLE_PARTS.findall(rule) if not converter}
+    for name, annotation in annotations.items():
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "?")
+        if name == "return":
+            if not text.startswith(_PLAIN_RETURNS):
+                return True
+        elif (name in unconverted and text != "str") or "Annotated" in text:
+            return True
+    return False
