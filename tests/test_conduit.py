@@ -180,7 +180,7 @@ class Api:
             body={"user": {"username": name, "email": f"{name}@example.com", "password": password}},
         )
         assert response.status_code == 201, response.text
-        return Member(name, f"{name}@example.com", password, response.json["user"]["token"])
+        return Member(name, f"{name}@example.com", password, json_of(response)["user"]["token"])
 
     def article(
         self, member: Member, title: str = "How to train your dragon", **fields: Any
@@ -188,12 +188,19 @@ class Api:
         article = {"title": title, "description": "Ever wonder how?", "body": "Very carefully."}
         response = self.call("POST", "/api/articles", member, {"article": {**article, **fields}})
         assert response.status_code == 201, response.text
-        return response.json["article"]
+        return json_of(response)["article"]
 
 
 @pytest.fixture
 def api(app: App) -> Api:
     return Api(app.test_client())
+
+
+def json_of(response: TestResponse) -> Any:
+    """The JSON body of `response` (asserted present; werkzeug types `.json` as optional)."""
+    body = response.json
+    assert body is not None, response.text
+    return body
 
 
 def errors(response: TestResponse) -> list[str]:
@@ -234,7 +241,7 @@ def test_register_answers_201_with_the_user_and_a_working_token(api: Api) -> Non
         body={"user": {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}},
     )
     assert response.status_code == 201
-    user = response.json["user"]
+    user = json_of(response)["user"]
     assert list(user) == ["email", "token", "username", "bio", "image"]
     assert (user["email"], user["username"], user["bio"], user["image"]) == (
         "jake@jake.jake",
@@ -244,7 +251,7 @@ def test_register_answers_201_with_the_user_and_a_working_token(api: Api) -> Non
     )
     me = api.call("GET", "/api/user", headers={"Authorization": f"Token {user['token']}"})
     assert me.status_code == 200
-    assert me.json["user"]["username"] == "jake"
+    assert json_of(me)["user"]["username"] == "jake"
 
 
 def test_register_lists_every_missing_field(api: Api) -> None:
@@ -311,7 +318,7 @@ def test_login_answers_the_user_or_401(api: Api) -> None:
         body={"user": {"email": "JAKE@example.com", "password": jake.password}},
     )
     assert good.status_code == 200
-    assert good.json["user"]["username"] == "jake"
+    assert json_of(good)["user"]["username"] == "jake"
     for email, password in (("jake@example.com", "wrong"), ("nobody@example.com", jake.password)):
         bad = api.call(
             "POST", "/api/users/login", body={"user": {"email": email, "password": password}}
@@ -324,7 +331,8 @@ def test_login_answers_the_user_or_401(api: Api) -> None:
 
 
 def _token(claims: dict[str, Any], key: str | None = SECRET, algorithm: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=algorithm)
+    # key=None is deliberate (the "none" algorithm); PyJWT's annotation omits it.
+    return jwt.encode(claims, key, algorithm=algorithm)  # type: ignore[arg-type]
 
 
 def test_a_missing_or_bad_token_is_a_401(api: Api) -> None:
@@ -367,7 +375,7 @@ def test_update_user_changes_each_field_and_keeps_bio_and_image_strings(api: Api
         },
     )
     assert changed.status_code == 200
-    user = changed.json["user"]
+    user = json_of(changed)["user"]
     assert (user["email"], user["username"], user["bio"], user["image"]) == (
         "new@example.com",
         "jacob",
@@ -375,7 +383,7 @@ def test_update_user_changes_each_field_and_keeps_bio_and_image_strings(api: Api
         "https://i.io/j.png",
     )
     cleared = api.call("PUT", "/api/user", jake, {"user": {"bio": None, "image": None}})
-    assert (cleared.json["user"]["bio"], cleared.json["user"]["image"]) == ("", "")
+    assert (json_of(cleared)["user"]["bio"], json_of(cleared)["user"]["image"]) == ("", "")
     assert (
         api.call("PUT", "/api/user", jake, {"user": {"password": "s3cret-new"}}).status_code == 200
     )
@@ -385,7 +393,7 @@ def test_update_user_changes_each_field_and_keeps_bio_and_image_strings(api: Api
         body={"user": {"email": "new@example.com", "password": "s3cret-new"}},
     )
     assert login.status_code == 200
-    assert api.call("GET", "/api/profiles/jacob").json["profile"]["bio"] == ""
+    assert json_of(api.call("GET", "/api/profiles/jacob"))["profile"]["bio"] == ""
 
 
 def test_update_user_errors(api: Api) -> None:
@@ -420,14 +428,14 @@ def test_profiles_follow_and_unfollow(api: Api) -> None:
     for _ in range(2):  # following twice is following
         followed = api.call("POST", "/api/profiles/anne/follow", jake)
         assert followed.status_code == 200
-        assert followed.json["profile"]["following"] is True
-    assert api.call("GET", "/api/profiles/ANNE", jake).json["profile"]["following"] is True
-    assert api.call("GET", "/api/profiles/anne", anne).json["profile"]["following"] is False
+        assert json_of(followed)["profile"]["following"] is True
+    assert json_of(api.call("GET", "/api/profiles/ANNE", jake))["profile"]["following"] is True
+    assert json_of(api.call("GET", "/api/profiles/anne", anne))["profile"]["following"] is False
     for _ in range(2):
         unfollowed = api.call("DELETE", "/api/profiles/anne/follow", jake)
         assert unfollowed.status_code == 200
-        check_profile(unfollowed.json["profile"])
-        assert unfollowed.json["profile"]["following"] is False
+        check_profile(json_of(unfollowed)["profile"])
+        assert json_of(unfollowed)["profile"]["following"] is False
 
 
 def test_profile_errors(api: Api) -> None:
@@ -468,7 +476,7 @@ def test_create_article_answers_201_with_sorted_tags_and_millisecond_times(api: 
         },
     )
     assert response.status_code == 201
-    article = response.json["article"]
+    article = json_of(response)["article"]
     check_article(article)
     assert article["slug"] == "how-to-train-your-dragon"
     assert article["tagList"] == ["angry", "dragons", "training"]
@@ -493,7 +501,7 @@ def test_slugs_are_unique_for_one_title_and_never_a_route(api: Api) -> None:
     assert api.article(jake, title="!!!")["slug"] == "article"
     assert api.article(jake, title="Ça déménage")["slug"] == "ca-demenage"
     for slug in [*slugs, feed["slug"]]:
-        assert api.call("GET", f"/api/articles/{slug}").json["article"]["slug"] == slug
+        assert json_of(api.call("GET", f"/api/articles/{slug}"))["article"]["slug"] == slug
 
 
 def test_concurrent_articles_with_one_title_all_get_their_own_slug(api: Api) -> None:
@@ -517,7 +525,7 @@ def test_concurrent_articles_with_one_title_all_get_their_own_slug(api: Api) -> 
     for thread in threads:
         thread.join(30)
     assert statuses == [201] * 8
-    listed = api.call("GET", "/api/articles").json
+    listed = json_of(api.call("GET", "/api/articles"))
     assert listed["articlesCount"] == 8
     assert len({article["slug"] for article in listed["articles"]}) == 8
 
@@ -584,7 +592,7 @@ def test_get_article_by_slug_or_404(api: Api) -> None:
     created = api.article(jake, tagList=["b", "a"])
     got = api.call("GET", f"/api/articles/{created['slug']}")
     assert got.status_code == 200
-    assert got.json["article"] == created
+    assert json_of(got)["article"] == created
     for slug in ("no-such-article", "a%00b", "%ED%A0%80", "x" * 2000):
         missing = api.call("GET", f"/api/articles/{slug}")
         assert missing.status_code == 404
@@ -601,9 +609,10 @@ def test_list_articles_newest_first_with_filters_and_pages(api: Api) -> None:
     def slugs(query: str = "", member: Member | None = None) -> tuple[list[str], int]:
         response = api.call("GET", f"/api/articles{query}", member)
         assert response.status_code == 200
-        for article in response.json["articles"]:
+        listed = json_of(response)
+        for article in listed["articles"]:
             check_article(article, with_body=False)  # list items carry no body
-        return [a["slug"] for a in response.json["articles"]], response.json["articlesCount"]
+        return [a["slug"] for a in listed["articles"]], listed["articlesCount"]
 
     assert slugs() == (["three", "two", "one"], 3)
     assert first["slug"] == "one" and third["slug"] == "three"
@@ -624,9 +633,9 @@ def test_list_articles_newest_first_with_filters_and_pages(api: Api) -> None:
     assert slugs("?offset=9223372036854775807") == ([], 3)
     assert slugs("?tag=%00&author=x%00") == ([], 0)
     assert slugs("?tag=" + "x" * 500) == ([], 0)
-    viewed = api.call("GET", "/api/articles?tag=cats", jake).json["articles"][0]
+    viewed = json_of(api.call("GET", "/api/articles?tag=cats", jake))["articles"][0]
     assert (viewed["favorited"], viewed["favoritesCount"]) == (True, 1)
-    assert api.call("GET", "/api/articles?tag=cats").json["articles"][0]["favorited"] is False
+    assert json_of(api.call("GET", "/api/articles?tag=cats"))["articles"][0]["favorited"] is False
 
 
 @pytest.mark.parametrize(
@@ -644,10 +653,10 @@ def test_list_items_may_carry_the_body_for_older_clients(database_settings: dict
         api = Api(conduit.test_client())
         jake = api.register("jake")
         article = api.article(jake)
-        listed = api.call("GET", "/api/articles").json["articles"][0]
+        listed = json_of(api.call("GET", "/api/articles"))["articles"][0]
         check_article(listed, with_body=True)
         assert listed == article
-        assert api.call("GET", f"/api/articles/{article['slug']}").json["article"]["body"]
+        assert json_of(api.call("GET", f"/api/articles/{article['slug']}"))["article"]["body"]
     finally:
         services_of(conduit).database.close()
 
@@ -659,11 +668,11 @@ def test_feed_lists_followed_authors_only(api: Api) -> None:
     api.article(jake, title="By jake")
     assert api.call("GET", "/api/articles/feed", jake).json == {"articles": [], "articlesCount": 0}
     api.call("POST", "/api/profiles/anne/follow", jake)
-    feed = api.call("GET", "/api/articles/feed", jake).json
+    feed = json_of(api.call("GET", "/api/articles/feed", jake))
     assert [a["slug"] for a in feed["articles"]] == ["by-anne"]
     assert feed["articlesCount"] == 1
     assert feed["articles"][0]["author"]["following"] is True
-    assert api.call("GET", "/api/articles/feed?limit=0", jake).json["articlesCount"] == 1
+    assert json_of(api.call("GET", "/api/articles/feed?limit=0", jake))["articlesCount"] == 1
     assert api.call("GET", "/api/articles/feed").status_code == 401
     assert api.call("GET", "/api/articles/feed?limit=x", jake).status_code == 422
 
@@ -675,19 +684,23 @@ def test_update_article_by_its_author(api: Api) -> None:
         "PUT", f"/api/articles/{article['slug']}", jake, {"article": {"body": "With two hands"}}
     )
     assert body.status_code == 200
-    updated = body.json["article"]
+    updated = json_of(body)["article"]
     assert updated["body"] == "With two hands" and updated["slug"] == article["slug"]
     assert updated["updatedAt"] >= article["updatedAt"]
-    retitled = api.call(
-        "PUT",
-        f"/api/articles/{article['slug']}",
-        jake,
-        {"article": {"title": "A new title", "tagList": ["z", "b"]}},
-    ).json["article"]
+    retitled = json_of(
+        api.call(
+            "PUT",
+            f"/api/articles/{article['slug']}",
+            jake,
+            {"article": {"title": "A new title", "tagList": ["z", "b"]}},
+        )
+    )["article"]
     assert retitled["slug"] == "a-new-title"
     assert retitled["tagList"] == ["b", "z"]
     assert api.call("GET", f"/api/articles/{article['slug']}").status_code == 404
-    assert api.call("GET", "/api/articles/a-new-title").json["article"]["title"] == "A new title"
+    assert (
+        json_of(api.call("GET", "/api/articles/a-new-title"))["article"]["title"] == "A new title"
+    )
     assert api.call("GET", "/api/tags").json == {"tags": ["b", "z"]}
 
 
@@ -706,7 +719,7 @@ def test_update_article_errors(api: Api) -> None:
         "PUT", f"/api/articles/{slug}", jake, {"article": {"title": " ", "body": None}}
     )
     assert errors(blank) == ["title can't be blank", "body can't be blank"]
-    assert api.call("GET", f"/api/articles/{slug}").json["article"]["body"] == "Very carefully."
+    assert json_of(api.call("GET", f"/api/articles/{slug}"))["article"]["body"] == "Very carefully."
 
 
 def test_delete_article_by_its_author_takes_its_comments_and_favorites(api: Api) -> None:
@@ -736,16 +749,16 @@ def test_favorite_and_unfavorite_keep_an_exact_count(api: Api) -> None:
     for member, expected in ((anne, 1), (anne, 1), (carl, 2)):
         favorited = api.call("POST", f"/api/articles/{slug}/favorite", member)
         assert favorited.status_code == 200
-        check_article(favorited.json["article"])
-        assert favorited.json["article"]["favorited"] is True
-        assert favorited.json["article"]["favoritesCount"] == expected
-    seen = api.call("GET", f"/api/articles/{slug}", jake).json["article"]
+        check_article(json_of(favorited)["article"])
+        assert json_of(favorited)["article"]["favorited"] is True
+        assert json_of(favorited)["article"]["favoritesCount"] == expected
+    seen = json_of(api.call("GET", f"/api/articles/{slug}", jake))["article"]
     assert (seen["favorited"], seen["favoritesCount"]) == (False, 2)
     for member, expected in ((anne, 1), (anne, 1), (jake, 1), (carl, 0)):
         unfavorited = api.call("DELETE", f"/api/articles/{slug}/favorite", member)
         assert unfavorited.status_code == 200
-        assert unfavorited.json["article"]["favorited"] is False
-        assert unfavorited.json["article"]["favoritesCount"] == expected
+        assert json_of(unfavorited)["article"]["favorited"] is False
+        assert json_of(unfavorited)["article"]["favoritesCount"] == expected
     for method in ("POST", "DELETE"):
         assert api.call(method, f"/api/articles/{slug}/favorite").status_code == 401
         assert api.call(method, "/api/articles/nope/favorite", anne).status_code == 404
@@ -761,26 +774,26 @@ def test_comments_add_list_and_delete(api: Api) -> None:
         "POST", f"/api/articles/{slug}/comments", anne, {"comment": {"body": "Thank you so much!"}}
     )
     assert added.status_code == 200
-    comment = added.json["comment"]
+    comment = json_of(added)["comment"]
     assert list(comment) == ["id", "createdAt", "updatedAt", "body", "author"]
     assert type(comment["id"]) is int and ISO_MS.fullmatch(comment["createdAt"])
     assert comment["body"] == "Thank you so much!"
     check_profile(comment["author"])
-    second = api.call(
-        "POST", f"/api/articles/{slug}/comments", jake, {"comment": {"body": "Welcome"}}
-    ).json["comment"]
+    second = json_of(
+        api.call("POST", f"/api/articles/{slug}/comments", jake, {"comment": {"body": "Welcome"}})
+    )["comment"]
     listed = api.call("GET", f"/api/articles/{slug}/comments")
     assert listed.status_code == 200
-    assert [c["id"] for c in listed.json["comments"]] == [second["id"], comment["id"]]
+    assert [c["id"] for c in json_of(listed)["comments"]] == [second["id"], comment["id"]]
     api.call("POST", "/api/profiles/anne/follow", jake)
-    as_jake = api.call("GET", f"/api/articles/{slug}/comments", jake).json["comments"]
+    as_jake = json_of(api.call("GET", f"/api/articles/{slug}/comments", jake))["comments"]
     assert [c["author"]["following"] for c in as_jake] == [False, True]
     forbidden = api.call("DELETE", f"/api/articles/{slug}/comments/{comment['id']}", jake)
     assert forbidden.status_code == 403
     errors(forbidden)
     deleted = api.call("DELETE", f"/api/articles/{slug}/comments/{comment['id']}", anne)
     assert deleted.status_code == 204
-    remaining = api.call("GET", f"/api/articles/{slug}/comments").json["comments"]
+    remaining = json_of(api.call("GET", f"/api/articles/{slug}/comments"))["comments"]
     assert [c["id"] for c in remaining] == [second["id"]]
 
 
@@ -788,9 +801,9 @@ def test_comment_errors(api: Api) -> None:
     jake = api.register("jake")
     slug = api.article(jake)["slug"]
     other = api.article(jake, title="Other")["slug"]
-    comment_id = api.call(
-        "POST", f"/api/articles/{other}/comments", jake, {"comment": {"body": "x"}}
-    ).json["comment"]["id"]
+    comment_id = json_of(
+        api.call("POST", f"/api/articles/{other}/comments", jake, {"comment": {"body": "x"}})
+    )["comment"]["id"]
     for method, path in (
         ("GET", "/api/articles/nope/comments"),
         ("POST", "/api/articles/nope/comments"),
@@ -1026,7 +1039,7 @@ def check_wrapped_answer(response: TestResponse, key: str, success: int) -> None
     """A 2xx wraps the resource under `key`; anything else is a 4xx with errors.body."""
     assert response.status_code < 500, response.text
     if response.status_code == success:
-        body = response.json
+        body = json_of(response)
         assert list(body) == [key]
         if key == "user":
             assert all(isinstance(body["user"][name], str) for name in ("bio", "image", "token"))
@@ -1051,7 +1064,7 @@ def test_any_json_body_gets_a_wrapped_answer(
     response = api.call(method, path.format(slug=slug), member if signed_in else None, body)
     check_wrapped_answer(response, key, success)
     if method == "PUT" and key == "article" and response.status_code == 200:
-        api.state["slug"] = response.json["article"]["slug"]  # a new title is a new slug
+        api.state["slug"] = json_of(response)["article"]["slug"]  # a new title is a new slug
 
 
 def _quoted(text: str) -> str:
@@ -1076,7 +1089,7 @@ def test_any_query_string_gets_a_list_or_a_422(api: Api, path: str, query: dict[
     response = api.call("GET", f"{path}?{encoded}", jake)
     assert response.status_code in (200, 422), response.text
     if response.status_code == 200:
-        assert set(response.json) == {"articles", "articlesCount"}
+        assert set(json_of(response)) == {"articles", "articlesCount"}
     else:
         errors(response)
 
@@ -1091,6 +1104,11 @@ def test_any_path_value_gets_an_answer_or_a_404(api: Api, value: str) -> None:
         f"/api/articles/{segment}/comments",
     ):
         response = api.call("GET", path)
+        if response.status_code == 308:
+            # A decoded "/" makes "//": merged, as werkzeug does, into a path on this site.
+            location = response.headers["Location"]
+            assert location.startswith("/api/") and "//" not in location, (path, location)
+            continue
         assert response.status_code in (200, 404), (path, response.text)
         if response.status_code == 404:
             errors(response)
@@ -1358,7 +1376,7 @@ def test_realworld_postman_collection_passes(served_api: Served, tmp_path: Path)
 
 def patched_openapi(folder: Path) -> Path:
     """RealWorld's openapi.yml with its one erratum fixed: a User has `token`, not `password`."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     assert REALWORLD_OPENAPI is not None
     document = yaml.safe_load(Path(REALWORLD_OPENAPI).read_text())
