@@ -395,3 +395,21 @@ def test_a_rule_differing_only_in_variable_names_is_a_duplicate(app: App) -> Non
 
     with pytest.raises(RouteConflict, match="is already handled by"):
         app.get("/v/<int:y>")(lambda request, y: "")
+
+
+def test_a_routes_own_options_handler_wins_over_the_automatic_answer(
+    app: App, client: Client
+) -> None:
+    @app.get("/items")
+    def items(request: Request) -> str:
+        return "items"
+
+    @app.route("/items", methods=["OPTIONS"])
+    def preflight(request: Request) -> tuple[str, int, dict[str, str]]:
+        return "", 204, {"Access-Control-Allow-Methods": "GET"}
+
+    response = client.options("/items")
+
+    # Flask answers automatically here (the GET rule came first); a handler you wrote wins.
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Methods"] == "GET"

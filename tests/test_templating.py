@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from wsgilite import App, Request, Router, flash
+from wsgilite import App, Request, Response, Router, flash
 from wsgilite.templating import TemplateNotFound
 
 
@@ -210,3 +210,15 @@ def test_a_rendered_response_read_outside_a_handler_has_its_body(site: App, fold
 
     assert response.get_data(as_text=True) == "<p>&lt;Ada&gt;</p>"
     assert response.mimetype == "text/html"
+
+
+def test_render_source_renders_template_text_for_the_request(folder: Path) -> None:
+    site = App(__name__, template_folder=str(folder))
+
+    @site.get("/hello/<name>")
+    def hello(request: Request, name: str) -> Response:
+        return site.render_source("<p>{{ name }} at {{ request.path }}</p>", name=name)
+
+    response = site.test_client().get("/hello/<b>")
+
+    assert response.text == "<p>&lt;b&gt; at /hello/&lt;b&gt;</p>"  # autoescaped, as a file
