@@ -286,8 +286,8 @@ def make_response(
         if request is not None and getattr(response, "needs_request", False):
             response.complete(request)
     else:
-        # PERF: an int status goes straight into the constructor's fast path.
-        code = status if type(status) is int else None
+        # PERF: an int status (200 when the tuple gives none) goes straight into the fast path.
+        code = 200 if status is None else status if type(status) is int else None
         encoded = encode_body(body)
         if encoded is None:
             response = _other_body(body, handler, code)
@@ -333,7 +333,14 @@ def _other_body(
     if isinstance(result, Iterator) or (
         isinstance(result, Iterable) and not isinstance(result, Mapping | set)
     ):
-        return Response(result, status=status, content_type=HTML_UTF8)
+        code = status or 200
+        line = STATUS_LINES.get(code)
+        if line is None:
+            return Response(result, status=status, content_type=HTML_UTF8)
+        # PERF: a stream skips werkzeug's __init__ too (benchmarks/: style-generator).
+        response = Response.__new__(Response)
+        init_response(response, result, line, code, [("Content-Type", HTML_UTF8)], False)
+        return response
     raise _bad_return(handler, result)
 
 
