@@ -7,6 +7,7 @@ with `run` replaced, so nothing listens beyond loopback.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -237,12 +238,48 @@ def test_wsgilite_run_with_gunicorn_missing_says_what_to_install() -> None:
     assert result.stderr.strip() == GUNICORN_MISSING
 
 
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_app_run_with_an_optional_server_missing_says_what_to_install(server: str) -> None:
+    result = python(
+        f"""
+        import sys
+        sys.modules[{server!r}] = None  # as if it were not installed
+        from wsgilite import App
+        App(__name__).run(server={server!r}, port=1)
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"server='{server}' needs {server}: pip install 'wsgilite[{server}]'"
+    )
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_wsgilite_run_with_an_optional_server_missing_says_what_to_install(server: str) -> None:
+    result = python(
+        f"""
+        import sys
+        sys.modules[{server!r}] = None  # as if it were not installed
+        from wsgilite.cli import main
+        sys.exit(main(["run", "examples/api.py:app", "--server", {server!r}, "--port", "1"]))
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"server='{server}' needs {server}: pip install 'wsgilite[{server}]'"
+    )
+
+
 def test_an_unknown_server_is_refused_with_the_choices() -> None:
     result = wsgilite("run", "examples/api.py:app", "--server", "tornado")
 
     assert result.returncode == 2
     assert "argument --server: invalid choice: 'tornado'" in result.stderr
-    assert all(name in result.stderr for name in ("wsgiref", "werkzeug", "gunicorn"))
+    assert all(
+        name in result.stderr for name in ("wsgiref", "werkzeug", "gunicorn", "granian", "waitress")
+    )
 
 
 def test_app_run_with_an_unknown_server_names_the_choices() -> None:
@@ -257,7 +294,7 @@ def test_app_run_with_an_unknown_server_names_the_choices() -> None:
     )
 
     assert result.stdout.strip() == (
-        "unknown server 'tornado'; choose one of wsgiref, werkzeug, gunicorn"
+        "unknown server 'tornado'; choose one of wsgiref, werkzeug, gunicorn, granian, waitress"
     )
 
 
@@ -282,7 +319,84 @@ def test_worker_class_without_gunicorn_is_refused() -> None:
     result = wsgilite("run", "--worker-class", "gevent", "examples/api.py:app")
 
     assert result.returncode == 2
-    assert "apply to --server gunicorn only" in result.stderr
+    assert "--worker-class applies to --server gunicorn only" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        (
+            ["--server", "werkzeug", "--threads", "8"],
+            "--threads applies to --server gunicorn, granian",
+        ),
+        (["--server", "waitress", "--workers", "2"], "waitress serves from one process"),
+        (["--server", "granian", "--reload"], "granian does not reload"),
+    ],
+)
+def test_options_a_server_has_no_use_for_are_refused(options: list[str], refusal: str) -> None:
+    result = wsgilite("run", "examples/api.py:app", "--port", "1", *options)
+
+    assert result.returncode == 2
+    assert refusal in result.stderr
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_threads_are_passed_to_granian_and_waitress(
+    monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "load_app", lambda target: "app")
+    monkeypatch.setattr(cli, "run", fake_run(calls))
+
+    code = cli.main(["run", "--server", server, "--threads", "8", "api:app"])
+
+    assert code == 0
+    assert calls[0]["server"] == server
+    assert calls[0]["threads"] == 8
+
+
+STARTED_APP = """
+import os
+import sys
+
+from wsgilite import App
+
+app = App(__name__)
+started = []
+
+
+@app.on_startup
+def remember(app):
+    started.append(os.getpid())
+
+
+@app.get("/")
+def index(request):
+    multiprocess = request.environ["wsgi.multiprocess"]
+    return {"pid": os.getpid(), "started": started, "multiprocess": multiprocess}
+
+
+if __name__ == "__main__":
+    server, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    app.run(server=server, port=port, workers=workers, threads=2)
+"""
+
+
+@pytest.mark.parametrize(("server", "workers"), [("granian", 2), ("granian", 1), ("waitress", 1)])
+def test_app_run_serves_under_granian_and_waitress(
+    tmp_path: Path, server: str, workers: int
+) -> None:
+    """app.run(server=...) from a script; each process runs the startup hooks itself."""
+    script = tmp_path / "started.py"
+    script.write_text(STARTED_APP)
+    port = free_port()
+    command = [sys.executable, str(script), server, str(port), str(workers)]
+    with served(command, port, cwd=str(tmp_path)):
+        answers = [json.loads(get(port, "/")[1]) for _ in range(6)]
+
+    for answer in answers:
+        assert answer["started"] == [answer["pid"]]  # run in this very process, once
+        assert answer["multiprocess"] is (workers > 1)
 
 
 def test_wsgilite_runs_under_gunicorns_gevent_workers() -> None:
@@ -347,6 +461,27 @@ def test_reload_under_gunicorn_serves_the_changed_code(tmp_path: Path) -> None:
         app_file.write_text(source.format("v2"))
         deadline = time.monotonic() + 15
         while get(port, "/")[1] != b"v2" and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        assert get(port, "/") == (200, b"v2")
+
+
+def test_reload_under_waitress_serves_the_changed_code(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded.py"
+    source = "from wsgilite import App\napp = App(__name__)\napp.get('/')(lambda request: {!r})\n"
+    app_file.write_text(source.format("v1"))
+    port = free_port()
+    command = [WSGILITE, "run", f"{app_file}:app", "--server", "waitress", "--reload"]
+    with served([*command, "--port", str(port)], port, cwd=str(tmp_path)):
+        assert get(port, "/") == (200, b"v1")
+        app_file.write_text(source.format("v2"))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:  # the reloader restarts the whole server: a request may meet it down
+                if get(port, "/")[1] == b"v2":
+                    break
+            except OSError:
+                pass
             time.sleep(0.2)
 
         assert get(port, "/") == (200, b"v2")
