@@ -239,6 +239,22 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
     )
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every live process of process group `pgid`."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry.name, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is field 3, the state
+        if int(fields[2]) == pgid:  # field 5, pgrp; then 14 and 15, utime and stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """SIGTERM the process group led by `process`, then SIGKILL if it outlives `timeout`."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

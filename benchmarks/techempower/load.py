@@ -48,6 +48,7 @@ class Sample:
     max_ms: float
     requests: int
     errors: int  # socket errors (connect, read, write, timeout) and non-2xx/3xx answers
+    cpu_us: float = 0.0  # CPU time of the server's processes per request, in µs
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

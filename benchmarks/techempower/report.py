@@ -50,6 +50,7 @@ class Cell:
     max_ms: float
     errors: int
     rounds: int
+    cpu_us: float = 0.0
 
 
 def aggregate(samples: Iterable[Sample]) -> dict[tuple[str, str, str], Cell]:
@@ -66,6 +67,7 @@ def aggregate(samples: Iterable[Sample]) -> dict[tuple[str, str, str], Cell]:
             max_ms=max(s.max_ms for s in group),
             errors=sum(s.errors for s in group),
             rounds=len(group),
+            cpu_us=statistics.median(s.cpu_us for s in group),
         )
         for key, group in groups.items()
     }
@@ -76,6 +78,14 @@ def ratio(cells: dict[tuple[str, str, str], Cell], cell: Cell, base: str) -> flo
     if other is None or other.requests_per_s == 0:
         return None
     return cell.requests_per_s / other.requests_per_s
+
+
+def cpu_ratio(cells: dict[tuple[str, str, str], Cell], cell: Cell, base: str) -> float | None:
+    """`base`'s server CPU per request over `cell`'s (above 1: `cell` costs less)."""
+    other = cells.get((cell.server, cell.test, base))
+    if other is None or cell.cpu_us == 0:
+        return None
+    return other.cpu_us / cell.cpu_us
 
 
 def _fmt_ratio(value: float | None) -> str:
@@ -109,7 +119,7 @@ def server_table(
         for framework in frameworks:
             cell = cells.get((server, test, framework))
             if cell is None:
-                rows.append([TEST_LABELS[test], framework, "not timed", "", "", "", ""])
+                rows.append([TEST_LABELS[test], framework, "not timed", *[""] * 6])
                 continue
             rate = _fmt_rate(cell.requests_per_s) + (
                 f" ({cell.errors} errors)" if cell.errors else ""
@@ -123,22 +133,32 @@ def server_table(
                     _fmt_ms(cell.p99_ms),
                     _fmt_ratio(ratio(cells, cell, "bare")),
                     _fmt_ratio(ratio(cells, cell, "falcon")),
+                    f"{cell.cpu_us:,.0f}",
+                    _fmt_ratio(cpu_ratio(cells, cell, "falcon")),
                 ]
             )
-    header = ["test", "framework", "req/s", "p50 ms", "p99 ms", "÷ bare", "÷ falcon"]
-    return markdown_table(header, rows, "llrrrrr")
+    header = [
+        "test", "framework", "req/s", "p50 ms", "p99 ms", "÷ bare", "÷ falcon",
+        "server CPU µs/req", "CPU: falcon ÷ this",
+    ]  # fmt: skip
+    return markdown_table(header, rows, "llrrrrrrr")
 
 
 def wsgilite_vs_falcon(
-    cells: dict[tuple[str, str, str], Cell], servers: Sequence[str], tests: Sequence[str]
+    cells: dict[tuple[str, str, str], Cell],
+    servers: Sequence[str],
+    tests: Sequence[str],
+    by_cpu: bool = False,
 ) -> str:
-    """wsgilite's rate over Falcon's per test type and server (= ratio to bare over Falcon's)."""
+    """wsgilite's rate over Falcon's per test type and server (= ratio to bare over Falcon's);
+    or, `by_cpu`, Falcon's server CPU per request over wsgilite's."""
     rows = []
+    measure = cpu_ratio if by_cpu else ratio
     for test in tests:
         row = [TEST_LABELS[test]]
         for server in servers:
             cell = cells.get((server, test, "wsgilite"))
-            value = None if cell is None else ratio(cells, cell, "falcon")
+            value = None if cell is None else measure(cells, cell, "falcon")
             text = _fmt_ratio(value)
             row.append(f"**{text}**" if value is not None and value < 1.0 else text)
         rows.append(row)

@@ -91,6 +91,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--write", choices=("auto", "always", "never"), default="auto",
                    help="README section, chart, results.json; auto: on a full run")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
+                   help="only redraw README section and chart from a results file")  # fmt: skip
     return p
 
 
@@ -109,6 +111,8 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.render:
+        return render(args.render)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     complete = (
         args.frameworks == list(launch.FRAMEWORKS)
@@ -188,6 +192,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def render(path: Path) -> int:
+    """Redraw the README section and the chart from a results file (nothing is run)."""
+    results = json.loads(path.read_text())
+    settings = dict(results["settings"])
+    args = argparse.Namespace(**settings)
+    samples = [load.Sample(**sample) for sample in results["samples"]]
+    probes = [startup.Probe(**probe) for probe in results["startup"]]
+    write_results(args, results, samples, probes)
+    return 0
+
+
 def time_server(
     args: argparse.Namespace,
     server_name: str,
@@ -215,6 +230,7 @@ def time_server(
             order = list(timed[test])
             rng.shuffle(order)
             for name in order:
+                cpu_before = launch.group_cpu_seconds(running[name].pid)
                 figures = load.run_wrk(
                     running[name].base_url,
                     test,
@@ -222,6 +238,7 @@ def time_server(
                     connections=args.connections,
                     queries=args.queries,
                 )
+                cpu = launch.group_cpu_seconds(running[name].pid) - cpu_before
                 sample = load.Sample(
                     server=server_name,
                     framework=name,
@@ -233,12 +250,13 @@ def time_server(
                     max_ms=figures["max_ms"],
                     requests=int(figures["requests"]),
                     errors=int(figures["errors"]),
+                    cpu_us=cpu / max(figures["requests"], 1) * 1e6,
                 )
                 samples.append(sample)
                 log(
                     f"[{server_name} r{round_number}] {test:14} {name:9} "
                     f"{sample.requests_per_s:9,.0f} req/s  p50 {sample.p50_ms:7.2f} ms  "
-                    f"p99 {sample.p99_ms:7.2f} ms"
+                    f"p99 {sample.p99_ms:7.2f} ms  cpu {sample.cpu_us:6.0f} µs/req"
                     + (f"  {sample.errors} errors" if sample.errors else "")
                 )
     return samples
@@ -274,6 +292,10 @@ def print_tables(args: argparse.Namespace, samples: list[load.Sample]) -> None:
     if "wsgilite" in frameworks and "falcon" in frameworks:
         print("\n## wsgilite's req/s over Falcon's (below 1: behind Falcon)\n")
         print(report.wsgilite_vs_falcon(cells, args.servers, args.tests))
+        print(
+            "\n## Falcon's server CPU per request over wsgilite's (below 1: wsgilite costs more)\n"
+        )
+        print(report.wsgilite_vs_falcon(cells, args.servers, args.tests, by_cpu=True))
 
 
 def startup_table(probes: list[startup.Probe]) -> str:
@@ -358,6 +380,14 @@ def readme_section(
         "Equal to wsgilite's ratio to bare WSGI over Falcon's; **bold** below 1 (behind Falcon).",
         "",
         report.wsgilite_vs_falcon(cells, args.servers, args.tests),
+        "",
+        "#### Falcon's server CPU per request over wsgilite's",
+        "",
+        "The CPU time (user + system) of the server's processes during a cell, per request: less "
+        "sensitive than req/s to other work on the machine. Above 1: wsgilite costs less; "
+        "**bold** below 1.",
+        "",
+        report.wsgilite_vs_falcon(cells, args.servers, args.tests, by_cpu=True),
     ]
     for name in args.servers:
         parts += [
