@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated: gunicorn's sync, gthread and gevent workers, granian, "
                    "waitress")  # fmt: skip
     p.add_argument("--duration", type=int, default=3, help="seconds of each timed wrk run")
-    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per cell")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per cell")
     p.add_argument("--warmup", type=int, default=1, help="seconds of wrk per cell before timing")
     p.add_argument("--connections", type=int, default=32, help="wrk connections")
     p.add_argument("--workers", type=int, default=2, help="worker processes (not waitress)")
