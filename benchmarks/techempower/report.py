@@ -211,10 +211,11 @@ def machine() -> dict[str, str]:
 def versions(postgres: str) -> dict[str, str]:
     """Python, PostgreSQL, wrk and every Python package the harness runs."""
     found = {"python": platform.python_version(), "postgresql": postgres}
+    found["postgresql"] = re.sub(r"^postgres \(PostgreSQL\) ", "", postgres)
     wrk = shutil.which("wrk")
     if wrk:
         out = subprocess.run([wrk, "-v"], capture_output=True, text=True)
-        match = re.search(r"wrk ([\d.]+)", out.stdout + out.stderr)
+        match = re.search(r"wrk (?:\S*/)?(\d[\d.]*\d)", out.stdout + out.stderr)  # debian/4.1.0-3
         found["wrk"] = match[1] if match else "?"
     for package in PACKAGES:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
