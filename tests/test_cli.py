@@ -7,6 +7,7 @@ with `run` replaced, so nothing listens beyond loopback.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serving import free_port, get, served
+from serving import free_port, get, served, stop
 
 from wsgilite import cli
 
@@ -239,12 +240,48 @@ def test_wsgilite_run_with_gunicorn_missing_says_what_to_install() -> None:
     assert result.stderr.strip() == GUNICORN_MISSING
 
 
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_app_run_with_an_optional_server_missing_says_what_to_install(server: str) -> None:
+    result = python(
+        f"""
+        import sys
+        sys.modules[{server!r}] = None  # as if it were not installed
+        from wsgilite import App
+        App(__name__).run(server={server!r}, port=1)
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"server='{server}' needs {server}: pip install 'wsgilite[{server}]'"
+    )
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_wsgilite_run_with_an_optional_server_missing_says_what_to_install(server: str) -> None:
+    result = python(
+        f"""
+        import sys
+        sys.modules[{server!r}] = None  # as if it were not installed
+        from wsgilite.cli import main
+        sys.exit(main(["run", "examples/api.py:app", "--server", {server!r}, "--port", "1"]))
+        """
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"server='{server}' needs {server}: pip install 'wsgilite[{server}]'"
+    )
+
+
 def test_an_unknown_server_is_refused_with_the_choices() -> None:
     result = wsgilite("run", "examples/api.py:app", "--server", "tornado")
 
     assert result.returncode == 2
     assert "argument --server: invalid choice: 'tornado'" in result.stderr
-    assert all(name in result.stderr for name in ("wsgiref", "werkzeug", "gunicorn"))
+    assert all(
+        name in result.stderr for name in ("wsgiref", "werkzeug", "gunicorn", "granian", "waitress")
+    )
 
 
 def test_app_run_with_an_unknown_server_names_the_choices() -> None:
@@ -259,7 +296,7 @@ def test_app_run_with_an_unknown_server_names_the_choices() -> None:
     )
 
     assert result.stdout.strip() == (
-        "unknown server 'tornado'; choose one of wsgiref, werkzeug, gunicorn"
+        "unknown server 'tornado'; choose one of wsgiref, werkzeug, gunicorn, granian, waitress"
     )
 
 
@@ -284,7 +321,84 @@ def test_worker_class_without_gunicorn_is_refused() -> None:
     result = wsgilite("run", "--worker-class", "gevent", "examples/api.py:app")
 
     assert result.returncode == 2
-    assert "apply to --server gunicorn only" in result.stderr
+    assert "--worker-class applies to --server gunicorn only" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        (
+            ["--server", "werkzeug", "--threads", "8"],
+            "--threads applies to --server gunicorn, granian",
+        ),
+        (["--server", "waitress", "--workers", "2"], "waitress serves from one process"),
+        (["--server", "granian", "--reload"], "granian does not reload"),
+    ],
+)
+def test_options_a_server_has_no_use_for_are_refused(options: list[str], refusal: str) -> None:
+    result = wsgilite("run", "examples/api.py:app", "--port", "1", *options)
+
+    assert result.returncode == 2
+    assert refusal in result.stderr
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_threads_are_passed_to_granian_and_waitress(
+    monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "load_app", lambda target: "app")
+    monkeypatch.setattr(cli, "run", fake_run(calls))
+
+    code = cli.main(["run", "--server", server, "--threads", "8", "api:app"])
+
+    assert code == 0
+    assert calls[0]["server"] == server
+    assert calls[0]["threads"] == 8
+
+
+STARTED_APP = """
+import os
+import sys
+
+from wsgilite import App
+
+app = App(__name__)
+started = []
+
+
+@app.on_startup
+def remember(app):
+    started.append(os.getpid())
+
+
+@app.get("/")
+def index(request):
+    multiprocess = request.environ["wsgi.multiprocess"]
+    return {"pid": os.getpid(), "started": started, "multiprocess": multiprocess}
+
+
+if __name__ == "__main__":
+    server, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    app.run(server=server, port=port, workers=workers, threads=2)
+"""
+
+
+@pytest.mark.parametrize(("server", "workers"), [("granian", 2), ("granian", 1), ("waitress", 1)])
+def test_app_run_serves_under_granian_and_waitress(
+    tmp_path: Path, server: str, workers: int
+) -> None:
+    """app.run(server=...) from a script; each process runs the startup hooks itself."""
+    script = tmp_path / "started.py"
+    script.write_text(STARTED_APP)
+    port = free_port()
+    command = [sys.executable, str(script), server, str(port), str(workers)]
+    with served(command, port, cwd=str(tmp_path)):
+        answers = [json.loads(get(port, "/")[1]) for _ in range(6)]
+
+    for answer in answers:
+        assert answer["started"] == [answer["pid"]]  # run in this very process, once
+        assert answer["multiprocess"] is (workers > 1)
 
 
 def test_wsgilite_runs_under_gunicorns_gevent_workers() -> None:
@@ -362,3 +476,51 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
 
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"wsgilite {wsgilite.__version__}\n"
+
+
+def test_reload_under_waitress_serves_from_werkzeugs_reloader(tmp_path: Path) -> None:
+    """--reload under waitress is werkzeug's reloader (as for wsgiref): a parent that watches,
+    a child that serves. Whether a change reaches it depends on the machine's file events
+    (inotify can overflow on a busy machine), so only the wiring is asserted here."""
+    app_file = tmp_path / "reloaded.py"
+    app_file.write_text(
+        "from wsgilite import App\napp = App(__name__)\napp.get('/')(lambda r: 'v1')\n"
+    )
+    port = free_port()
+    command = [WSGILITE, "run", f"{app_file}:app", "--server", "waitress", "--reload"]
+    output = tmp_path / "output.txt"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    answer = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                answer = get(port, "/")
+                break
+            except OSError:
+                time.sleep(0.1)
+        children = [
+            stat for stat in Path("/proc").glob("[0-9]*/stat")
+            if _ppid(stat) == process.pid
+        ]  # fmt: skip
+    finally:
+        stop(process)
+
+    assert answer == (200, b"v1")
+    assert " * Restarting with" in output.read_text()
+    assert children  # the reloader's child serves; the parent watches
+
+
+def _ppid(stat: Path) -> int:
+    try:
+        text = stat.read_text()
+    except OSError:
+        return 0
+    return int(text[text.rindex(")") + 2 :].split()[1])

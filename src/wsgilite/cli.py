@@ -28,13 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--server", choices=SERVERS, default="werkzeug")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (gunicorn, granian)"
+    )
     serve.add_argument(
         "--worker-class",
         default=None,
         help="gunicorn worker class: gthread (default), sync, gevent (many slow clients)",
     )
-    serve.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per gunicorn gthread worker, per granian worker, or of waitress (4)",
+    )
     serve.add_argument("--debug", action="store_true", help="interactive debugger (never public)")
     serve.add_argument("--reload", action="store_true", help="restart when code changes")
     serve.add_argument(
@@ -56,18 +63,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         except RemoteDebugRefused as exc:
             print(exc, file=sys.stderr)
             return 2
+        refusal = _refusal(args)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
     app = load_app(args.app)
     if args.command == "routes":
         print(format_routes(app))
         return 0
-    gunicorn_options = {
+    server_options = {
         name: value
         for name, value in (("worker_class", args.worker_class), ("threads", args.threads))
         if value is not None
     }
-    if gunicorn_options and args.server != "gunicorn":
-        print("--worker-class and --threads apply to --server gunicorn only", file=sys.stderr)
-        return 2
     run(
         app,
         server=args.server,
@@ -78,9 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         reload=args.reload,
         allow_remote_debug=args.allow_remote_debug,
         target=args.app,
-        **gunicorn_options,
+        **server_options,
     )
     return 0
+
+
+THREADED_SERVERS = ("gunicorn", "granian", "waitress")
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    # Options the chosen server has no use for are refused rather than silently ignored.
+    if args.worker_class is not None and args.server != "gunicorn":
+        return "--worker-class applies to --server gunicorn only"
+    if args.threads is not None and args.server not in THREADED_SERVERS:
+        return "--threads applies to --server gunicorn, granian or waitress only"
+    if args.server == "waitress" and args.workers != 1:
+        return "waitress serves from one process: use --threads, not --workers"
+    if args.server == "granian" and args.reload:
+        return "granian does not reload: develop with --server werkzeug --reload"
+    return None
 
 
 def format_routes(app: Any) -> str:

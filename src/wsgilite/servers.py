@@ -1,8 +1,11 @@
-"""Servers: one `run(app, server=...)` for wsgiref, werkzeug's development server and gunicorn.
+"""Servers: one `run(app, server=...)` for wsgiref, werkzeug, gunicorn, granian and waitress.
 
 wsgiref comes with Python (threaded here, so one slow client does not stall the rest); werkzeug's
 server adds the reloader and the interactive debugger; gunicorn runs embedded through its
-application API, with its own workers. This module knows only the WSGI callable it serves.
+application API, with its own workers. granian (a Rust HTTP server) serves through its WSGI
+interface with worker processes of its own; waitress is pure Python, one process with threads.
+gunicorn, granian and waitress are optional installs. This module knows only the WSGI callable it
+serves.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import importlib
 import importlib.util
 import ipaddress
 import logging
+import multiprocessing
 import os
 import socketserver
 import sys
@@ -23,7 +27,8 @@ from .logs import escape
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-SERVERS = ("wsgiref", "werkzeug", "gunicorn")
+SERVERS = ("wsgiref", "werkzeug", "gunicorn", "granian", "waitress")
+DEFAULT_THREADS = 4  # per gunicorn gthread worker, per granian worker, for waitress
 
 logger = logging.getLogger("wsgilite.server")
 
@@ -167,6 +172,10 @@ def run(
         )
     elif server == "wsgiref":
         _run_wsgiref(_debugged(app) if debug else app, host, port, reload)
+    elif server == "waitress":
+        _run_waitress(_debugged(app) if debug else app, host, port, workers, reload, options)
+    elif server == "granian":
+        _run_granian(app, host, port, workers, options, target, reload, debug)
     else:
         if reload and target is None:
             target = import_target(app)
@@ -228,7 +237,7 @@ def _run_gunicorn(
         # gthread keeps connections alive; each worker serves `threads` clients at once, so as
         # many slow clients can hold it. For many slow clients use worker_class="gevent".
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": DEFAULT_THREADS,
         "accesslog": "-",
         **options,
     }
@@ -247,3 +256,119 @@ def _run_gunicorn(
             return _debugged(served) if debug else served
 
     _Embedded().run()
+
+
+def _run_waitress(
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    options: dict[str, Any],
+) -> None:
+    try:
+        import waitress
+    except ImportError:
+        raise SystemExit(
+            "server='waitress' needs waitress: pip install 'wsgilite[waitress]'"
+        ) from None
+    if workers != 1:
+        raise ValueError(
+            "waitress serves from one process with threads; use threads=N instead of workers"
+        )
+    settings = {"threads": DEFAULT_THREADS, **options}
+
+    def serve() -> None:
+        print(f" * wsgilite on waitress: http://{host}:{port}/ (Ctrl+C to quit)", flush=True)
+        waitress.serve(app, host=host, port=port, **settings)
+
+    if reload:
+        from werkzeug._reloader import run_with_reloader
+
+        run_with_reloader(serve)
+    else:
+        serve()
+
+
+class _GranianLoader:
+    """What a granian worker calls to get the app: the app at hand, or the app imported by name.
+
+    A forked worker inherits the app (as gunicorn's do). Where workers are spawned instead of
+    forked, this object is pickled, so it carries the app's import name rather than the app.
+    """
+
+    def __init__(
+        self, app: WSGIApplication | None, target: str | None, debug: bool, processes: bool
+    ) -> None:
+        self.app = app
+        self.target = target
+        self.debug = debug
+        self.processes = processes
+
+    def __call__(self) -> WSGIApplication:
+        served = self.app if self.app is not None else load_app(str(self.target))
+        if self.debug and hasattr(served, "debug"):
+            served.debug = True
+        if self.debug:
+            served = _debugged(served)
+        return _multiprocess(served) if self.processes else served
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "app": None}
+
+
+def _multiprocess(app: WSGIApplication) -> WSGIApplication:
+    def several_processes(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        # granian says wsgi.multiprocess=False whatever its worker count; PEP 3333 wants True.
+        environ["wsgi.multiprocess"] = True
+        return app(environ, start_response)
+
+    return several_processes
+
+
+def _run_granian(
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    workers: int,
+    options: dict[str, Any],
+    target: str | None,
+    reload: bool,
+    debug: bool,
+) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise SystemExit(
+            "server='granian' needs granian: pip install 'wsgilite[granian]'"
+        ) from None
+    if reload:
+        raise ValueError(
+            "server='granian' does not reload; develop with server='werkzeug' and reload=True"
+        )
+    settings = dict(options)
+    threads = settings.pop("threads", DEFAULT_THREADS)
+    forked = multiprocessing.get_start_method() == "fork"
+    if not forked and target is None:
+        target = import_target(app)
+        if target is None:
+            raise ValueError(
+                "granian starts its workers by importing the app here; serve it with "
+                "`wsgilite run module:app --server granian`"
+            )
+    loader = _GranianLoader(app if forked else None, target, debug, processes=workers > 1)
+    server = Granian(
+        target or "wsgilite",
+        address=host.strip("[]"),
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        websockets=False,
+        **settings,
+    )
+    print(f" * wsgilite on granian: http://{host}:{port}/ (Ctrl+C to quit)", flush=True)
+    server.serve(target_loader=loader, wrap_loader=False)
