@@ -11,7 +11,9 @@ one after its response.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from http.client import HTTPConnection, HTTPResponse
 from pathlib import Path
 
 import pytest
-from serving import HOST, free_port, raw_http, served
+from serving import HOST, free_port, get, raw_http, served, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -459,3 +461,87 @@ def test_served_gives_up_on_a_server_that_never_listens() -> None:
         pytest.fail("served() yielded for a server that never listened")
 
     assert time.monotonic() - started < 5.0  # the sleeping process was stopped, not waited for
+
+
+STARTUP_APP = """
+import os
+from pathlib import Path
+
+from wsgilite import App
+
+app = App(__name__)
+MARKS = Path(os.environ["STARTUP_MARKS"])
+
+
+@app.on_startup
+def warm(app):
+    with MARKS.open("a") as marks:
+        marks.write(f"{os.getpid()}\\n")
+
+
+@app.get("/")
+def index(request):
+    return "ok"
+"""
+
+
+def _wait_for_lines(path: Path, count: int, timeout: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = path.read_text().split() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.1)
+    return path.read_text().split() if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            [WSGILITE, "run", "startup_app.py:app", "--server", "gunicorn", "--workers", "2"],
+            id="wsgilite-run",
+        ),
+        pytest.param(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:wsgilite.gunicorn",
+                "-w",
+                "2",
+                "--no-control-socket",
+                "startup_app:app",
+            ],  # fmt: skip
+            id="plain-gunicorn",
+        ),
+    ],
+)
+def test_startup_hooks_run_in_each_worker_before_any_request(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "startup_app.py").write_text(STARTUP_APP)
+    marks = tmp_path / "marks.txt"
+    port = free_port()
+    bind = ["--port", str(port)] if command[0] == WSGILITE else ["-b", f"{HOST}:{port}"]
+    env = {**os.environ, "STARTUP_MARKS": str(marks)}
+    process = subprocess.Popen(
+        [*command, *bind],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # No request is sent: the hooks ran because the workers started.
+        pids = _wait_for_lines(marks, 2)
+        assert len(pids) == 2, pids
+        assert len(set(pids)) == 2  # one run per worker process ...
+        assert str(process.pid) not in pids  # ... and never in the master
+        assert get(port, "/") == (200, b"ok")
+        time.sleep(0.3)
+        assert len(marks.read_text().split()) == 2  # the request ran no hook again
+    finally:
+        stop(process)

@@ -9,6 +9,7 @@ modules together; none of them imports it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from werkzeug.test import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("wsgilite")
 
 
 class App(Decorators):
@@ -121,7 +123,7 @@ class App(Decorators):
         self._declare(route)
 
     def on_startup(self, hook: F) -> F:
-        """Run `hook(app)` once per process, before its first request is handled."""
+        """Run `hook(app)` once per process: as a worker starts, or before its first request."""
         check_callable(hook, "on_startup", "(app)", 1)
         self.startup_hooks.append(hook)
         return hook
@@ -272,6 +274,11 @@ class App(Decorators):
         elif setting:
             csrf.check_form(request, strict=True, session_cookie=self.config["SESSION_COOKIE_NAME"])
 
+    def start(self) -> None:
+        """Run the startup hooks now, once per process (servers call it as a worker starts)."""
+        if not self._started:
+            self._start()
+
     def _start(self) -> None:
         # Threaded servers: a request arriving while the hooks run waits for them, and a hook
         # that fails is tried again by the next request.
@@ -376,6 +383,20 @@ class App(Decorators):
 
 # A forked worker (gunicorn) runs the startup hooks again, in its own process.
 _APPS: weakref.WeakSet[App] = weakref.WeakSet()
+
+
+def start_apps() -> None:
+    """Run the startup hooks of every App in this process, as a server's worker starts.
+
+    Called by `wsgilite run` (and `wsgilite.gunicorn` under plain gunicorn) in each worker after
+    the fork, before it accepts a request, so a cache warmed there is never paid for by a client.
+    A hook that fails is logged, and the first request tries it again.
+    """
+    for app in list(_APPS):
+        try:
+            app.start()
+        except Exception:
+            logger.exception("a startup hook of %s failed; the first request will retry it", app)
 
 
 def _forget_starts() -> None:

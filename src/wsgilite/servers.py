@@ -165,8 +165,10 @@ def run(
     if debug and hasattr(app, "debug"):
         app.debug = True
     if server == "werkzeug":
-        from werkzeug.serving import run_simple
+        from werkzeug.serving import is_running_from_reloader, run_simple
 
+        if not reload or is_running_from_reloader():
+            start_in_worker()  # in the process that serves, not in the reloader's watcher
         run_simple(
             host, port, app, use_reloader=reload, use_debugger=debug, threaded=True, **options
         )
@@ -187,6 +189,13 @@ def run(
         _run_gunicorn(app, host, port, workers, options, target if reload else None, debug=debug)
 
 
+def start_in_worker(worker: object = None) -> None:
+    """Run every App's startup hooks in this process (gunicorn's post_worker_init signature)."""
+    from .app import start_apps
+
+    start_apps()
+
+
 def _debugged(app: WSGIApplication) -> WSGIApplication:
     from werkzeug.debug import DebuggedApplication
 
@@ -200,6 +209,7 @@ def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> No
         return app(environ, start_response)
 
     def serve() -> None:
+        start_in_worker()  # in the reloader's child, never in the parent that only watches
         with make_server(
             host, port, threaded, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         ) as httpd:
@@ -242,6 +252,9 @@ def _run_gunicorn(
         **options,
     }
 
+    # Each worker runs the apps' startup hooks after the fork, before it accepts a request.
+    settings.setdefault("post_worker_init", start_in_worker)
+
     class _Embedded(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in settings.items():
@@ -279,11 +292,12 @@ def _run_waitress(
     settings = {"threads": DEFAULT_THREADS, **options}
 
     def serve() -> None:
+        start_in_worker()
         print(f" * wsgilite on waitress: http://{host}:{port}/ (Ctrl+C to quit)", flush=True)
         waitress.serve(app, host=host, port=port, **settings)
 
     if reload:
-        from werkzeug._reloader import run_with_reloader
+        from .werkzeug_private import run_with_reloader
 
         run_with_reloader(serve)
     else:
@@ -309,6 +323,7 @@ class _GranianLoader:
         served = self.app if self.app is not None else load_app(str(self.target))
         if self.debug and hasattr(served, "debug"):
             served.debug = True
+        start_in_worker()
         if self.debug:
             served = _debugged(served)
         return _multiprocess(served) if self.processes else served
