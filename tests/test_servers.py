@@ -513,7 +513,7 @@ def _wait_for_lines(path: Path, count: int, timeout: float = 20.0) -> list[str]:
                 "2",
                 "--no-control-socket",
                 "startup_app:app",
-            ],  # fmt: skip
+            ],
             id="plain-gunicorn",
         ),
     ],
