@@ -174,7 +174,8 @@ class App(Decorators):
             error = error or exc
             response.close()  # a static file it held is released now, not at collection
             response = self._error_response(request, exc, route)
-        self._teardown(request, route, error)
+        if self.hooks.teardown or (route is not None and route.scope.teardown):
+            self._teardown(request, route, error)
         return self._send(request, response, environ, start_response)
 
     def _admit(self, request: Request) -> None:
@@ -215,8 +216,9 @@ class App(Decorators):
         if route is not None:
             for hook in route.scope.after:
                 response = make_response(hook(request, response), hook, request)
-        for hook in reversed(self.hooks.after):
-            response = make_response(hook(request, response), hook, request)
+        if self.hooks.after:
+            for hook in reversed(self.hooks.after):
+                response = make_response(hook(request, response), hook, request)
         if request.loaded_session is not None:
             self.sessions.save(request, response)
         for _, value in header_items(response.headers):

@@ -259,7 +259,9 @@ def make_response(
     if not isinstance(result, tuple):
         encoded = encode_body(result)
         if encoded is not None:  # PERF: str, bytes, dict and list before the rarer answers
-            return Response(encoded[0], content_type=encoded[1])
+            plain = Response.__new__(Response)
+            fill(plain, encoded[0], 200, None, encoded[1], override=True)
+            return plain
         if isinstance(result, _WerkzeugResponse):
             if request is not None and getattr(result, "needs_request", False):
                 result.complete(request)  # type: ignore[attr-defined]
