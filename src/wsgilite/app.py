@@ -21,6 +21,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
+from .bodies import check_framing
 from .config import Config, seconds
 from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, error_response
@@ -176,6 +177,8 @@ class App(Decorators):
             self._start()
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
+        # A body declared chunked that the server did not decode: 411, never read as empty.
+        check_framing(request.environ)
         if request.environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
             limit = request.max_content_length

@@ -30,6 +30,7 @@ from .bodies import (
     input_stream,
     parse_urlencoded,
     read_body,
+    read_limited,
 )
 from .config import DEFAULTS
 from .werkzeug_private import cache_body, cached_body
@@ -266,7 +267,12 @@ class Request(_WerkzeugRequest):
                     raise RequestEntityTooLarge()
                 body = read_body(self.environ, length)
             else:
-                body = self.stream.read()  # chunked: the stream enforces MAX_CONTENT_LENGTH
+                # Chunked: read no further than the form limit (the smaller of the two), never
+                # the whole MAX_CONTENT_LENGTH first.
+                limit, maximum = self.max_form_memory_size, self.max_content_length
+                if limit is None or (maximum is not None and maximum < limit):
+                    limit = maximum
+                body = read_limited(self.environ, limit)
         self.__dict__["form"] = decode_urlencoded(
             body, self.max_form_memory_size, self.max_form_parts
         )

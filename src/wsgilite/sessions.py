@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
+from werkzeug.http import dump_cookie
 
 from .config import seconds
+from .logs import escape, logger
 
 if TYPE_CHECKING:
     from .request import Request
@@ -25,7 +27,10 @@ if TYPE_CHECKING:
 
 _FLASHES = "_flashes"
 _PERMANENT = "_permanent"
-_MAX_COOKIE_BYTES = 4093
+# The most a browser keeps of one cookie: RFC 6265's 4096 bytes over name, value and attributes,
+# counted here over the whole `Set-Cookie: ...` line, to be safe with every browser.
+MAX_COOKIE_LINE = 4096
+_HEADER_NAME = "Set-Cookie: "
 
 
 class MissingSecretKey(RuntimeError):
@@ -125,15 +130,69 @@ class SessionCookies:
             if not session.new:
                 response.delete_cookie(name, **options)
             return
-        value = self._serializer().dumps(dict(session))
-        if len(value) > _MAX_COOKIE_BYTES:
-            raise ValueError(
-                f"the session cookie would be {len(value)} bytes, past browsers' 4 KB limit; "
-                "keep large data on the server and store only its id in the session"
-            )
         # As Flask: a browser-session cookie unless the session was made permanent.
         lifetime = seconds(config["PERMANENT_SESSION_LIFETIME"]) if session.permanent else None
-        response.set_cookie(name, value, max_age=lifetime, **options)
+        line = self._fitting_cookie(request, session, name, lifetime, options)
+        if line is None:
+            if not session.new:
+                response.delete_cookie(name, **options)
+            return
+        response.headers.add("Set-Cookie", line)
+
+    def _fitting_cookie(
+        self,
+        request: Request,
+        session: Session,
+        name: str,
+        lifetime: int | None,
+        options: dict[str, Any],
+    ) -> str | None:
+        # A browser drops a cookie past 4096 bytes, counted over its name, value and attributes,
+        # without a word: sending it would log the user out silently. Old flash messages go
+        # first (a client that never follows redirects piles them up), then the whole session.
+        serializer = self._serializer()
+        data = dict(session)
+        flashes = data.pop(_FLASHES, None)
+        if not isinstance(flashes, list):
+            flashes = [] if flashes is None else [flashes]
+
+        def cookie_line(keep: int) -> str:  # the session with its `keep` newest flashes
+            kept = {**data, _FLASHES: flashes[len(flashes) - keep :]} if keep else data
+            value = serializer.dumps(kept)
+            return dump_cookie(name, value, max_age=lifetime, max_size=0, **options)
+
+        line = cookie_line(len(flashes))
+        if _fits(line):
+            return line
+        size = len(line)
+        # The most flashes that still fit, by bisection (each try signs the session once).
+        best, low, high = None, 0, len(flashes) - 1
+        while low <= high:
+            keep = (low + high) // 2
+            trial = cookie_line(keep)
+            if _fits(trial):
+                best, low = trial, keep + 1
+            else:
+                high = keep - 1
+        where = f"{escape(request.method)} {escape(request.path)}"
+        if best is not None:
+            logger.warning(
+                "the session cookie would be %d bytes, past the %d a browser keeps: dropped the "
+                "%d oldest of %d flash messages (a client that does not follow redirects?) on %s",
+                size, MAX_COOKIE_LINE, len(flashes) - high, len(flashes), where,
+            )  # fmt: skip
+            return best
+        logger.warning(
+            "the session cookie would be %d bytes, past the %d a browser keeps, even without "
+            "flash messages: the session is ended (its cookie deleted) on %s; keep large data "
+            "on the server and only its id in the session",
+            size, MAX_COOKIE_LINE, where,
+        )  # fmt: skip
+        return None
+
+
+def _fits(line: str) -> bool:
+    return len(_HEADER_NAME) + len(line.encode("latin-1", "replace")) <= MAX_COOKIE_LINE
 
 
 def session_or_empty(request: Request) -> Mapping[str, Any]:
