@@ -4,14 +4,17 @@ The cookie holds JSON (never pickle), signed with `SECRET_KEY`; keys in `SECRET_
 still verify, so a key can be rotated without logging everyone out. A tampered, expired or
 garbage cookie reads as an empty session. The cookie is written only when the session changed.
 As in Flask, it lasts as long as the browser session unless `session.permanent` is set, and then
-`PERMANENT_SESSION_LIFETIME`. Flash messages ride in the session too. This module knows requests
-and responses, not routing.
+`PERMANENT_SESSION_LIFETIME`. Flash messages ride in the session too. A cookie past the 4096
+bytes a browser keeps is never sent: old flashes are dropped first, then the session is ended,
+each with a warning in the log. `log_in`, `session_user` and `log_out` keep the signed-in user
+with a per-user generation, so a logout ends every copy of the cookie (as Django's session auth
+hash does). This module knows requests and responses, not routing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -223,3 +226,51 @@ def get_flashed_messages(
     if with_categories:
         return [(category, message) for category, message in items]
     return [message for _, message in items]
+
+
+# -- the signed-in user, and a logout that ends every copy of the cookie ---------------------------
+
+_USER = "_user_id"
+_GENERATION = "_user_generation"
+
+
+def log_in(request: Request, user_id: Any, generation: Any = 0) -> None:
+    """Start a fresh session for `user_id`, at the user's current session `generation`.
+
+    The session is cleared first, so nothing from before (a planted cookie) carries over.
+    """
+    request.session.clear()
+    request.session[_USER] = user_id
+    request.session[_GENERATION] = generation
+
+
+def session_user(request: Request, generation_of: Callable[[Any], Any]) -> Any:
+    """Return the signed-in user's id, or None; a session from before a logout is ended.
+
+    `generation_of(user_id)` returns the user's current generation (None for a user who no
+    longer exists). A cookie stored at another generation, such as a copy captured before the
+    user logged out, is no login: the session is cleared.
+    """
+    session = session_or_empty(request)
+    user_id = session.get(_USER)
+    if user_id is None:
+        return None
+    current = generation_of(user_id)
+    if current is None or session.get(_GENERATION) != current:
+        request.session.clear()
+        return None
+    return user_id
+
+
+def log_out(request: Request, end_generation: Callable[[Any], object] | None = None) -> None:
+    """End this session; `end_generation(user_id)` also ends every copy of its cookie.
+
+    `end_generation` moves the user's generation on (e.g. an UPDATE that adds 1 to it), so a
+    cookie captured before the logout fails `session_user`. Without it, only this browser's
+    cookie is deleted: a signed cookie stays valid until it expires wherever it was copied.
+    """
+    user_id = session_or_empty(request).get(_USER)
+    if user_id is not None and end_generation is not None:
+        end_generation(user_id)
+    if session_or_empty(request):
+        request.session.clear()
