@@ -28,9 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--worker-class",
         default=None,
-        help="gunicorn worker class: gthread (default), sync, gevent (many slow clients)",
+        help="gunicorn worker class: gevent (default when installed), else gthread; or sync",
     )
-    serve.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
+    serve.add_argument(
+        "--threads", type=int, default=None, help="threads per gthread worker (default 32)"
+    )
     serve.add_argument("--debug", action="store_true", help="interactive debugger (never public)")
     serve.add_argument("--reload", action="store_true", help="restart when code changes")
     serve.add_argument(

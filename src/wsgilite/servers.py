@@ -346,6 +346,30 @@ def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> No
         serve()
 
 
+def gunicorn_defaults(worker_class: str | None = None) -> dict[str, Any]:
+    """Return gunicorn settings a handful of slow clients cannot stall.
+
+    gevent when it is installed: a connection costs a greenlet, not a thread, and a request
+    whose headers take longer than the keep-alive (5 s) is dropped. Otherwise gthread with 32
+    threads a worker: a client that sends its headers slowly holds a thread while it does. Either
+    way, this is for serving behind a buffering proxy (nginx), which is what shields the app from
+    slow clients in production.
+    """
+    if worker_class is None:
+        worker_class = "gevent" if importlib.util.find_spec("gevent") is not None else "gthread"
+    settings: dict[str, Any] = {
+        "worker_class": worker_class,
+        "keepalive": 5,  # seconds an idle connection, or a gevent request's headers, may take
+        "timeout": 30,  # a worker silent this long is killed and replaced
+        "graceful_timeout": 10,
+    }
+    if worker_class == "gthread":
+        settings["threads"] = 32  # not with sync: gunicorn turns sync with threads into gthread
+    elif worker_class == "gevent":
+        settings["worker_connections"] = 1000
+    return settings
+
+
 def _run_gunicorn(
     app: WSGIApplication,
     host: str,
@@ -366,10 +390,7 @@ def _run_gunicorn(
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "reload": reload_target is not None,
-        # gthread keeps connections alive; each worker serves `threads` clients at once, so as
-        # many slow clients can hold it. For many slow clients use worker_class="gevent".
-        "worker_class": "gthread",
-        "threads": 4,
+        **gunicorn_defaults(options.get("worker_class")),
         "accesslog": "-",
         **options,
     }
