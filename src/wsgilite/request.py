@@ -12,12 +12,14 @@ request never reaches up into the App; `request.app` is there for the user's own
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wsgi import get_content_length, get_host
@@ -188,6 +190,9 @@ class Request(_WerkzeugRequest):
         """The body's declared length (0 if malformed), None for a chunked body; read once."""
         raw = self.environ.get("CONTENT_LENGTH", "")
         if raw.isascii() and raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in self.environ:
+            if len(raw) > 18 and len(raw.lstrip("0")) > 18:
+                # Past any body a server could hold (and int() refuses 4,300 digits): a 413.
+                return sys.maxsize
             return int(raw)  # PERF: the plain case; werkzeug's parser takes the rest
         return get_content_length(self.environ)
 
@@ -221,7 +226,14 @@ class Request(_WerkzeugRequest):
         environ = self.environ
         if "HTTP_HOST" in environ:
             environ = {**environ, "HTTP_HOST": str(environ["HTTP_HOST"]).lower()}
-        return get_host(environ, trusted_hosts=self.trusted_hosts)
+        host = get_host(environ, trusted_hosts=self.trusted_hosts)
+        try:
+            # `url`, `host_url`, url_for(_external=True) and the CSRF check build URLs from it:
+            # a port out of range, "[::1" or a broken IDNA label ("xn--zz") must not raise there.
+            get_current_url(self.scheme, host)
+        except (ValueError, UnicodeError):
+            raise BadRequest("the Host header is not a valid host") from None
+        return host
 
     # -- the query string and urlencoded forms ------------------------------------------------
 
