@@ -191,12 +191,19 @@ def test_logging_in_returns_to_the_next_page(client: Client) -> None:
     assert response.headers["Location"] == "/notes/new"
 
 
-def test_next_never_leads_to_another_site(client: Client) -> None:
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/steal", "//evil.example", "http://[::1", "//[x", "https://]x"],
+)
+def test_next_never_leads_to_another_site(client: Client, next_url: str) -> None:
     sign_up(client, "ada")
+    login_page = client.get("/login", query_string={"next": next_url})
 
-    response = log_in(client, "ada", next_url="https://evil.example/steal")
+    response = log_in(client, "ada", next_url=next_url)
 
+    assert login_page.status_code == 200  # a bracketed host urlsplit refuses is no 500
     assert response.headers["Location"] == "/"
+    assert client.get("/login", query_string={"next": next_url}).headers["Location"] == "/"
 
 
 def test_logging_out_ends_the_session(client: Client) -> None:
