@@ -78,7 +78,8 @@ def check_framing(environ: WSGIEnvironment) -> None:
     cannot know where such a body ends: reading it as empty would lose it silently, and reading
     to the end could block forever.
     """
-    if "HTTP_TRANSFER_ENCODING" in environ and not environ.get("wsgi.input_terminated"):
+    coding = environ.get("HTTP_TRANSFER_ENCODING")
+    if coding and coding.strip() and not environ.get("wsgi.input_terminated"):
         raise LengthRequired(
             "this server cannot read a body sent with Transfer-Encoding; send a Content-Length"
         )
