@@ -388,3 +388,48 @@ def test_close_is_called_on_a_stream_the_client_abandons(tmp_path: Path, worker_
         assert get(port, "/")[0] == 200  # and the worker serves on
 
     assert closed, "the server never called close() on the abandoned body"
+
+
+# -- startup hooks under gevent, wsgilite's default worker ---------------------------------------
+
+SLOW_START_APP = """\
+import time
+
+from wsgilite import App
+
+app = App(__name__)
+
+
+@app.on_startup
+def warm_up(app):
+    time.sleep(1.0)  # a slow start (a network call): under gevent it yields to other greenlets
+
+
+@app.get("/")
+def index(request):
+    return "ok"
+"""
+
+
+def test_requests_arriving_during_a_slow_startup_hook_wait_for_it_under_gevent(
+    tmp_path: Path,
+) -> None:
+    """The startup lock is gevent's once gevent patched threading: no deadlock in the worker."""
+    (tmp_path / "slow_start.py").write_text(SLOW_START_APP, encoding="utf-8")
+    port = free_port()
+    command = [WSGILITE, "run", "slow_start.py:app", "--server", "gunicorn"]
+    command += ["--worker-class", "gevent", "--port", str(port)]
+    results: list[tuple[int, bytes]] = []
+    with served(command, port, cwd=str(tmp_path)):
+
+        def fetch() -> None:
+            results.append(get(port, "/", timeout=8.0))
+
+        fetchers = [threading.Thread(target=fetch) for _ in range(3)]
+        for fetcher in fetchers:
+            fetcher.start()
+            time.sleep(0.1)
+        for fetcher in fetchers:
+            fetcher.join(10)
+
+    assert results == [(200, b"ok")] * 3

@@ -64,7 +64,7 @@ class App(Decorators):
         self.hooks = Hooks()
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
-        self._start_lock = threading.Lock()
+        self._start_lock: threading.Lock | None = None  # made at the first request (see _start)
         self._headers: tuple[object, DefaultHeaders] = (None, DefaultHeaders())
         _APPS.add(self)
         self.sessions = SessionCookies(self.config)
@@ -273,7 +273,16 @@ class App(Decorators):
     def _start(self) -> None:
         # Threaded servers: a request arriving while the hooks run waits for them, and a hook
         # that fails is tried again by the next request.
-        with self._start_lock:
+        lock = self._start_lock
+        if lock is None:
+            # Made at the first request, not at import or fork: by then gunicorn's gevent worker
+            # has patched threading, so a hook that sleeps or does I/O yields to the greenlets
+            # waiting here instead of blocking the one thread they all run on (a deadlock).
+            with _LOCK_MAKING:  # held for an instant, never across a hook
+                if self._start_lock is None:
+                    self._start_lock = threading.Lock()
+                lock = self._start_lock
+        with lock:
             if self._started:
                 return
             for hook in self.startup_hooks:
@@ -348,10 +357,15 @@ class App(Decorators):
 _APPS: weakref.WeakSet[App] = weakref.WeakSet()
 
 
+_LOCK_MAKING = threading.Lock()
+
+
 def _forget_starts() -> None:
+    global _LOCK_MAKING
+    _LOCK_MAKING = threading.Lock()  # a lock held at fork time stays held in the child
     for app in _APPS:
         app._started = False
-        app._start_lock = threading.Lock()  # a lock held at fork time stays held in the child
+        app._start_lock = None
 
 
 os.register_at_fork(after_in_child=_forget_starts)
