@@ -2352,3 +2352,25 @@ def test_wsgiref_answers_an_unknown_transfer_coding_501(tmp_path: Path) -> None:
         reply = raw_http(port, _request(head + "Transfer-Encoding: gzip, chunked", b"2\r\n{}"))
 
     assert _status_of(reply) == 501
+
+
+# -- werkzeug's ETag parser loops forever on a value that ends in a line break ------------------
+
+
+@pytest.mark.parametrize("value", ["x\n", "\n", 'W/"x"\n', '"a", "b"\r\n', "x\r", "*\n"])
+@pytest.mark.parametrize("header", ["HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH"])
+def test_an_etag_header_with_a_line_break_is_answered_not_looped_on(
+    app: App, client: Client, header: str, value: str
+) -> None:
+    @app.get("/etags")
+    def etags(request: Request) -> dict[str, bool]:
+        return {"match": "x" in request.if_match, "none": "x" in request.if_none_match}
+
+    environs = [make_environ("/static/hello.txt"), make_environ("/etags")]
+    for environ in environs:
+        environ[header] = value
+    static, page = (call(app, environ) for environ in environs)
+
+    assert static.status_code in (200, 304, 412)
+    assert page.status_code == 200
+    assert_served(client)

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import EnvironHeaders, ETags, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.http import parse_etags
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
@@ -50,6 +51,25 @@ def wsgi_decode(value: str, errors: str = "replace") -> str:
     if value.isascii():
         return value
     return value.encode("latin-1", "replace").decode("utf-8", errors)
+
+
+_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH")
+
+
+def etags_without_line_breaks(environ: WSGIEnvironment) -> WSGIEnvironment:
+    """Return `environ` with CR and LF in If-Match and If-None-Match turned into spaces.
+
+    werkzeug's `parse_etags` (werkzeug 3.1) loops forever on a value that ends in a newline: a
+    single request would hold a worker at 100% CPU. A copy is made only when one is there.
+    """
+    dirty = [
+        key
+        for key in _ETAG_HEADERS
+        if key in environ and ("\n" in environ[key] or "\r" in environ[key])
+    ]
+    if not dirty:
+        return environ
+    return {**environ, **{key: " ".join(environ[key].split()) for key in dirty}}
 
 
 _EMPTY: ImmutableMultiDict[str, Any] = ImmutableMultiDict()
@@ -206,6 +226,16 @@ class Request(_WerkzeugRequest):
     def headers(self) -> Headers:
         """The request headers."""
         return EnvironHeaders(self.environ)
+
+    @cached_property
+    def if_match(self) -> ETags:
+        """The `If-Match` header's entity tags (a line break in it never hangs the parser)."""
+        return parse_etags(etags_without_line_breaks(self.environ).get("HTTP_IF_MATCH"))
+
+    @cached_property
+    def if_none_match(self) -> ETags:
+        """The `If-None-Match` header's entity tags (a line break never hangs the parser)."""
+        return parse_etags(etags_without_line_breaks(self.environ).get("HTTP_IF_NONE_MATCH"))
 
     @cached_property
     def remote_addr(self) -> str | None:
