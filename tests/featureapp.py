@@ -207,6 +207,10 @@ def make_app(tmp_path: Path) -> App:
     def teapot(request: Request) -> str:
         raise Teapot("short and stout")
 
+    @app.get("/docs/")
+    def docs(request: Request) -> str:
+        return "<h1>docs</h1>"  # /docs redirects (308) here, keeping the query string
+
     @app.get("/page")
     def page(request: Request) -> Response:
         return app.render("page.html", title="Feature page", items=["one", "<two>"])
@@ -219,6 +223,12 @@ def make_app(tmp_path: Path) -> App:
         request.session["user"] = user
         flash(request, f"welcome {user}")
         return {"user": user}
+
+    @app.get("/session/flash")
+    def flash_and_redirect(request: Request) -> Response:
+        # A client that never follows the redirect piles the flashes up in its cookie.
+        flash(request, request.args.get("message", "saved") * request.args.get("n", 1, type=int))
+        return redirect("/session")
 
     @app.get("/session")
     def show_session(request: Request) -> dict[str, object]:

@@ -7,6 +7,7 @@ with `run` replaced, so nothing listens beyond loopback.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from serving import free_port, get, served, stop
 
 from wsgilite import cli
+from wsgilite.servers import gunicorn_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -315,6 +317,21 @@ def test_worker_class_and_threads_are_passed_to_gunicorn(monkeypatch: pytest.Mon
     assert code == 0
     assert calls[0]["worker_class"] == "gevent"
     assert calls[0]["threads"] == 8
+
+
+def test_gunicorn_defaults_resist_slow_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_gevent = gunicorn_defaults()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    without_gevent = gunicorn_defaults()
+
+    assert with_gevent["worker_class"] == "gevent"
+    assert with_gevent["worker_connections"] == 1000
+    assert without_gevent["worker_class"] == "gthread"
+    assert without_gevent["threads"] == 32
+    for settings in (with_gevent, without_gevent):
+        assert settings["keepalive"] == 5
+        assert settings["timeout"] == 30
+    assert "threads" not in gunicorn_defaults("sync")  # threads would make it gthread
 
 
 def test_worker_class_without_gunicorn_is_refused() -> None:

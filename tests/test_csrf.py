@@ -161,3 +161,37 @@ def test_strict_csrf_needs_the_token_on_every_form_post(site: App) -> None:
     site.config["CSRF"] = True
 
     assert site.test_client().post("/submit", data={"a": "1"}).status_code == 400
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/json"])
+def test_any_unsafe_request_with_the_session_cookie_needs_the_token(
+    site: App, content_type: str | None
+) -> None:
+    # fetch with a typeless Blob, sendBeacon, a form-less fetch: no preflight, same cookies.
+    client = site.test_client()
+    token = token_from(client)
+    headers = {} if content_type is None else {"Content-Type": content_type}
+
+    refused = client.post("/submit", data=b'{"a": 1}', headers=headers)
+    accepted = client.post("/submit", data=b'{"a": 1}', headers={**headers, "X-CSRF-Token": token})
+
+    assert refused.status_code == 400
+    assert accepted.text == "accepted"
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "https://]x", "http://localhost:99999"])
+def test_an_origin_that_cannot_be_parsed_counts_as_another_site(site: App, origin: str) -> None:
+    response = site.test_client().post("/submit", data={"a": "1"}, headers={"Origin": origin})
+
+    assert response.status_code == 400
+    assert "CSRF token" in response.text
+
+
+def test_a_referer_from_another_site_needs_the_token_when_there_is_no_origin(site: App) -> None:
+    client = site.test_client()
+
+    cross = client.post("/submit", data={"a": "1"}, headers={"Referer": "https://evil.example/"})
+    same = client.post("/submit", data={"a": "1"}, headers={"Referer": "http://localhost/form"})
+
+    assert cross.status_code == 400
+    assert same.text == "accepted"

@@ -191,12 +191,19 @@ def test_logging_in_returns_to_the_next_page(client: Client) -> None:
     assert response.headers["Location"] == "/notes/new"
 
 
-def test_next_never_leads_to_another_site(client: Client) -> None:
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/steal", "//evil.example", "http://[::1", "//[x", "https://]x"],
+)
+def test_next_never_leads_to_another_site(client: Client, next_url: str) -> None:
     sign_up(client, "ada")
+    login_page = client.get("/login", query_string={"next": next_url})
 
-    response = log_in(client, "ada", next_url="https://evil.example/steal")
+    response = log_in(client, "ada", next_url=next_url)
 
+    assert login_page.status_code == 200  # a bracketed host urlsplit refuses is no 500
     assert response.headers["Location"] == "/"
+    assert client.get("/login", query_string={"next": next_url}).headers["Location"] == "/"
 
 
 def test_logging_out_ends_the_session(client: Client) -> None:
@@ -211,6 +218,51 @@ def test_logging_out_ends_the_session(client: Client) -> None:
     assert "You have been logged out." in page.text
     assert "Signed in as" not in page.text
     assert client.get("/").headers["Location"] == "/login?next=/"
+
+
+def test_a_cookie_captured_before_logout_stops_working_after_it(app: App) -> None:
+    browser, thief = app.test_client(), app.test_client()
+    signed_in(browser, "ada")
+    captured = browser.get_cookie("session")
+    assert captured is not None
+    thief.set_cookie("session", captured.value)
+    assert thief.get("/").status_code == 200  # a copy works while the session lasts
+
+    browser.post("/logout", data={"csrf_token": csrf_token_on(browser, "/")})
+
+    assert thief.get("/").headers["Location"] == "/login?next=/"
+    assert "Signed in as" not in thief.get("/signup").text
+    assert log_in(browser, "ada").status_code == 302  # logging in again starts a new session
+    assert browser.get("/").status_code == 200
+    thief.set_cookie("session", captured.value)
+    assert thief.get("/").status_code == 302  # the old copy stays dead
+
+
+def test_logging_out_ends_the_users_other_sessions_too(app: App) -> None:
+    laptop, phone = app.test_client(), app.test_client()
+    signed_in(laptop, "ada")
+    assert log_in(phone, "ada").status_code == 302
+
+    laptop.post("/logout", data={"csrf_token": csrf_token_on(laptop, "/")})
+
+    assert phone.get("/").headers["Location"] == "/login?next=/"
+
+
+def test_a_database_made_before_session_generations_gets_the_column(
+    app: App, database: Path
+) -> None:
+    database.parent.mkdir(parents=True)
+    old_users = (
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE "
+        "NOCASE, password_hash TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    run_sql(database, old_users)
+    client = app.test_client()
+
+    signed_in(client, "ada")
+
+    assert client.get("/").status_code == 200
+    assert run_sql(database, "SELECT session_generation FROM users") == [(0,)]
 
 
 def test_logging_out_takes_a_post(client: Client) -> None:

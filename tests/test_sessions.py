@@ -13,7 +13,7 @@ from itsdangerous.encoding import base64_decode
 from werkzeug.test import Client
 
 from wsgilite import App, Request, flash
-from wsgilite.sessions import MissingSecretKey
+from wsgilite.sessions import MissingSecretKey, log_in, log_out, session_user
 
 KEY = "a-long-random-secret-key-for-tests"
 
@@ -292,3 +292,91 @@ def test_a_cookie_signed_with_the_key_is_read(site: App) -> None:
     client.set_cookie("session", forge(KEY, {"value": "signed"}))
 
     assert client.get("/get").json == {"value": "signed"}
+
+
+# -- log_in, session_user, log_out: a logout that ends every copy of the cookie ------------------
+
+
+@pytest.fixture
+def accounts() -> tuple[App, dict[int, int]]:
+    """A site whose users' session generations live in a dict (a database column in real life)."""
+    generations = {1: 0, 2: 5}
+    site = App(__name__, config={"SECRET_KEY": KEY})
+
+    @site.get("/login/<int:user_id>")
+    def login(request: Request, user_id: int) -> str:
+        log_in(request, user_id, generations[user_id])
+        return "in"
+
+    @site.get("/me")
+    def me(request: Request) -> dict[str, object]:
+        return {"user": session_user(request, generations.get)}
+
+    @site.get("/logout")
+    def logout(request: Request) -> str:
+        def end(user_id: int) -> None:
+            generations[user_id] += 1
+
+        log_out(request, end)
+        return "out"
+
+    @site.get("/logout-here")
+    def logout_here(request: Request) -> str:
+        log_out(request)
+        return "out"
+
+    return site, generations
+
+
+def test_session_user_is_the_logged_in_user(accounts: tuple[App, dict[int, int]]) -> None:
+    site, _ = accounts
+    client = site.test_client()
+
+    assert client.get("/me").json == {"user": None}
+    client.get("/login/2")
+    assert client.get("/me").json == {"user": 2}
+
+
+def test_log_out_ends_every_copy_of_the_cookie(accounts: tuple[App, dict[int, int]]) -> None:
+    site, generations = accounts
+    browser, thief = site.test_client(), site.test_client()
+    browser.get("/login/1")
+    captured = browser.get_cookie("session")
+    assert captured is not None
+    thief.set_cookie("session", captured.value)
+    assert thief.get("/me").json == {"user": 1}
+
+    browser.get("/logout")
+
+    assert generations[1] == 1
+    assert browser.get("/me").json == {"user": None}
+    response = thief.get("/me")
+    assert response.json == {"user": None}
+    assert "session=;" in response.headers["Set-Cookie"]  # the stale copy is deleted too
+
+
+def test_log_out_without_a_generation_only_deletes_this_cookie(
+    accounts: tuple[App, dict[int, int]],
+) -> None:
+    # What a cookie session cannot do alone: a copy stays valid until it expires.
+    site, generations = accounts
+    browser, thief = site.test_client(), site.test_client()
+    browser.get("/login/1")
+    captured = browser.get_cookie("session")
+    assert captured is not None
+    thief.set_cookie("session", captured.value)
+
+    browser.get("/logout-here")
+
+    assert browser.get("/me").json == {"user": None}
+    assert thief.get("/me").json == {"user": 1}
+    assert generations[1] == 0
+
+
+def test_a_user_who_no_longer_exists_is_no_login(accounts: tuple[App, dict[int, int]]) -> None:
+    site, generations = accounts
+    client = site.test_client()
+    client.get("/login/2")
+    del generations[2]
+
+    assert client.get("/me").json == {"user": None}

@@ -38,6 +38,7 @@ from typing import Any, Concatenate, ParamSpec
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wsgilite import App, Request, Response, Router, abort, flash, redirect, safe_next_url
+from wsgilite.sessions import log_in, log_out, session_user
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FOLDER = HERE.parent.parent / "templates"
@@ -54,7 +55,9 @@ CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    -- Moves on at every logout: a session cookie signed at another generation is no login.
+    session_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY,
@@ -79,6 +82,13 @@ P = ParamSpec("P")
 Page = Callable[Concatenate[Request, P], Response]
 
 pages = Router()
+
+
+@pages.before_request
+def check_login(request: Request) -> None:
+    """Check the session against the user's generation before any page shows it."""
+    if "username" in request.session:
+        current_user(request)  # a stale cookie is cleared here, so no page says "Signed in"
 
 
 # -- the app ---------------------------------------------------------------------------------------
@@ -113,6 +123,11 @@ def create_app(settings: Mapping[str, Any] | None = None) -> App:
             # WAL lets readers go on while one worker writes (gunicorn --workers 2 and up).
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
+            columns = {row["name"] for row in connection.execute("PRAGMA table_info(users)")}
+            if "session_generation" not in columns:  # a database made before the column
+                connection.execute(
+                    "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"
+                )
 
     @app.teardown_request
     def close_connection(request: Request, error: BaseException | None) -> None:
@@ -181,12 +196,29 @@ def current_user(request: Request) -> sqlite3.Row | None:
     if "user" in request.state:
         known: sqlite3.Row | None = request.state.user
         return known
-    user_id = request.session.get("user_id")
+    # A cookie from before the user's last logout (a copy someone captured) is no login.
+    user_id = session_user(request, lambda user_id: _session_generation(request, user_id))
     user = None
     if isinstance(user_id, int):
         user = fetch_one(request, "SELECT id, username FROM users WHERE id = ?", (user_id,))
     request.state.user = user
     return user
+
+
+def _session_generation(request: Request, user_id: object) -> int | None:
+    if not isinstance(user_id, int):
+        return None
+    row = fetch_one(request, "SELECT session_generation FROM users WHERE id = ?", (user_id,))
+    return None if row is None else int(row["session_generation"])
+
+
+def _end_sessions(request: Request, user_id: object) -> None:
+    # Every cookie of this user signed so far stops being a login, wherever it was copied.
+    with db(request) as connection:
+        connection.execute(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
+            (user_id,),
+        )
 
 
 def _user_id(request: Request) -> int:
@@ -208,8 +240,7 @@ def login_required(handler: Page[P]) -> Page[P]:
     def page(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> Response:
         if current_user(request) is None:
             # A cookie of a user who no longer exists (a new database) is no login either.
-            request.session.pop("user_id", None)
-            request.session.pop("username", None)
+            request.session.clear()
             flash(request, "Please log in to see that page.", "info")
             return redirect(request.url_for("login", next=_this_page(request)))
         return handler(request, *args, **kwargs)
@@ -293,7 +324,9 @@ def login(request: Request) -> Response:
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     user = fetch_one(
-        request, "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
+        request,
+        "SELECT id, username, password_hash, session_generation FROM users WHERE username = ?",
+        (username,),
     )
     # An unknown name costs a hash check too, so timing does not tell which names exist.
     stored_hash = user["password_hash"] if user is not None else _unknown_user_hash()
@@ -302,9 +335,8 @@ def login(request: Request) -> Response:
         return render(
             request, "login.html", status=400, username=username, next=next_url, error=error
         )
-    # A new session at login: nothing from before (a planted cookie) carries over.
-    request.session.clear()
-    request.session["user_id"] = user["id"]
+    # A new session at login, at the user's generation: nothing from before carries over.
+    log_in(request, user["id"], user["session_generation"])
     request.session["username"] = user["username"]
     flash(request, f"Welcome, {user['username']}!", "success")
     return redirect(next_url)
@@ -312,8 +344,11 @@ def login(request: Request) -> Response:
 
 @pages.post("/logout")
 def logout(request: Request) -> Response:
-    """Sign out (a POST with the form's CSRF token, so no other site can log you out)."""
-    request.session.clear()
+    """Sign out (a POST with the form's CSRF token, so no other site can log you out).
+
+    The user's session generation moves on, so a copy of the cookie stops working too.
+    """
+    log_out(request, lambda user_id: _end_sessions(request, user_id))
     flash(request, "You have been logged out.", "info")
     return redirect(request.url_for("login"))
 

@@ -22,6 +22,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import ClosingIterator
 
 from . import csrf
+from .bodies import check_framing
 from .config import Config, seconds
 from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, error_response
@@ -65,7 +66,7 @@ class App(Decorators):
         self.hooks = Hooks()
         self.startup_hooks: list[Callable[[App], object]] = []
         self._started = False
-        self._start_lock = threading.Lock()
+        self._start_lock: threading.Lock | None = None  # made at the first request (see _start)
         self._headers: tuple[object, DefaultHeaders] = (None, DefaultHeaders())
         _APPS.add(self)
         self.sessions = SessionCookies(self.config)
@@ -184,6 +185,8 @@ class App(Decorators):
             self._start()
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
+        # A body declared chunked that the server did not decode: 411, never read as empty.
+        check_framing(request.environ)
         if request.environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
             limit = request.max_content_length
@@ -284,7 +287,16 @@ class App(Decorators):
     def _start(self) -> None:
         # Threaded servers: a request arriving while the hooks run waits for them, and a hook
         # that fails is tried again by the next request.
-        with self._start_lock:
+        lock = self._start_lock
+        if lock is None:
+            # Made at the first request, not at import or fork: by then gunicorn's gevent worker
+            # has patched threading, so a hook that sleeps or does I/O yields to the greenlets
+            # waiting here instead of blocking the one thread they all run on (a deadlock).
+            with _LOCK_MAKING:  # held for an instant, never across a hook
+                if self._start_lock is None:
+                    self._start_lock = threading.Lock()
+                lock = self._start_lock
+        with lock:
             if self._started:
                 return
             for hook in self.startup_hooks:
@@ -387,6 +399,9 @@ class App(Decorators):
 _APPS: weakref.WeakSet[App] = weakref.WeakSet()
 
 
+_LOCK_MAKING = threading.Lock()
+
+
 def start_apps() -> None:
     """Run the startup hooks of every App in this process, as a server's worker starts.
 
@@ -402,9 +417,11 @@ def start_apps() -> None:
 
 
 def _forget_starts() -> None:
+    global _LOCK_MAKING
+    _LOCK_MAKING = threading.Lock()  # a lock held at fork time stays held in the child
     for app in _APPS:
         app._started = False
-        app._start_lock = threading.Lock()  # a lock held at fork time stays held in the child
+        app._start_lock = None
 
 
 os.register_at_fork(after_in_child=_forget_starts)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import tempfile
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, LengthRequired, RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.wsgi import LimitedStream
 
@@ -70,6 +71,41 @@ class SafeInput(io.RawIOBase):
         return iter(self.readline, b"")
 
 
+def check_framing(environ: WSGIEnvironment) -> None:
+    """Refuse (411) a body declared with Transfer-Encoding that the server did not decode.
+
+    Without `wsgi.input_terminated` (wsgiref, or any server that passes the coding on) the app
+    cannot know where such a body ends: reading it as empty would lose it silently, and reading
+    to the end could block forever.
+    """
+    coding = environ.get("HTTP_TRANSFER_ENCODING")
+    if coding and coding.strip() and not environ.get("wsgi.input_terminated"):
+        raise LengthRequired(
+            "this server cannot read a body sent with Transfer-Encoding; send a Content-Length"
+        )
+
+
+def read_limited(environ: WSGIEnvironment, limit: int | None) -> bytes:
+    """Read a body of unknown length (chunked) whole, or 413 as soon as it passes `limit`."""
+    check_framing(environ)
+    if not environ.get("wsgi.input_terminated"):
+        return b""  # neither a length nor a terminated input: no body was declared
+    source = SafeInput(environ["wsgi.input"])
+    if limit is None:
+        return source.read()
+    parts: list[bytes] = []
+    remaining = limit + 1  # one byte past the limit tells whether the body went past it
+    while remaining > 0:
+        chunk = source.read(min(remaining, _CHUNK))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    if remaining <= 0:
+        raise RequestEntityTooLarge()
+    return b"".join(parts)
+
+
 def input_stream(
     environ: WSGIEnvironment, length: int | None, max_content_length: int | None
 ) -> IO[bytes]:
@@ -79,8 +115,9 @@ def input_stream(
         if max_content_length is not None and length > max_content_length:
             raise RequestEntityTooLarge()
         return cast(IO[bytes], LimitedStream(source, length))
+    check_framing(environ)
     if not environ.get("wsgi.input_terminated"):
-        return io.BytesIO()  # no length and no end marker: reading could block forever
+        return io.BytesIO()  # no length, no Transfer-Encoding: no body was declared
     if max_content_length is None:
         return source
     # A chunked body: read one byte past the limit to know whether it went past it, into memory
@@ -223,7 +260,7 @@ class SafeJSON:
 
     @staticmethod
     def loads(text: str | bytes, **options: Any) -> Any:
-        """Parse strict JSON; NaN, Infinity or nesting too deep is a ValueError (so a 400)."""
+        """Parse strict JSON; NaN, Infinity, 1e999 or nesting too deep is a ValueError (a 400)."""
         try:
             if not options:
                 # PERF: one decoder for every body; json.loads builds one per call for a
@@ -234,9 +271,20 @@ class SafeJSON:
                     encoding = "utf-8" if utf8 else json.detect_encoding(text)
                     text = text.decode(encoding, "surrogatepass")
                 return _DECODER.decode(text)
-            return json.loads(text, parse_constant=_no_constant, **options)
+            return json.loads(
+                text, **{"parse_constant": _no_constant, "parse_float": _finite_float, **options}
+            )
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 and -1E400 are valid JSON numbers that float() turns into infinity, which cannot be
+    # sent back as JSON: refused like the Infinity spelled out.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def _no_constant(name: str) -> Any:
@@ -244,4 +292,4 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)

@@ -34,13 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--worker-class",
         default=None,
-        help="gunicorn worker class: gthread (default), sync, gevent (many slow clients)",
+        help="gunicorn worker class: gevent (default when installed), else gthread; or sync",
     )
     serve.add_argument(
         "--threads",
         type=int,
         default=None,
-        help="threads per gunicorn gthread worker, per granian worker, or of waitress (4)",
+        help="threads per gunicorn gthread worker (32), per granian worker, or of waitress (4)",
     )
     serve.add_argument("--debug", action="store_true", help="interactive debugger (never public)")
     serve.add_argument("--reload", action="store_true", help="restart when code changes")

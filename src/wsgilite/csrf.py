@@ -1,15 +1,17 @@
-"""CSRF protection for HTML forms: a per-session token, checked on unsafe form posts.
+"""CSRF protection: a per-session token, checked on unsafe requests a forgery could ride on.
 
 `csrf_token(request)` puts a random token in the session and returns it, masked with a fresh
 random pad each time so the page never shows the same bytes twice (BREACH). A POST, PUT, PATCH or
-DELETE with a form body must send it back as the `csrf_token` field or the `X-CSRF-Token` header,
-or it is answered 400. JSON bodies are not forms; a route or router can also opt out.
+DELETE that needs it must send it back as the `csrf_token` form field or the `X-CSRF-Token`
+header, or it is answered 400. A route or router can opt out (`csrf=False`).
 
-Strict (`CSRF = True`), every such form post needs the token. By default (`CSRF = None` with a
-`SECRET_KEY`), a form post needs it when a forgery could hurt: when it carries a session cookie
-(a forged post rides on the victim's cookies) or when the browser says it comes from another
-site (`Sec-Fetch-Site`, `Origin`), which also stops login forgery. A first post from a client
-with no session, such as a script or a test, needs none.
+Which requests need it: any unsafe request that carries the session cookie, whatever its
+Content-Type (a typeless Blob, `sendBeacon` and a form-less `fetch` send no preflight, and a
+handler may read such a body as JSON); with `CSRF = True`, every form post too; and, in the
+default mode, a form-typed or typeless post the browser marks as sent by another site
+(`Sec-Fetch-Site`, `Origin`, else `Referer`), which stops login forgery. An Origin or Referer
+that cannot be parsed counts as another site. A request with no session cookie that is not
+cross-site (a script, an API authenticated by a header token) needs none.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+# What a page on another site can send without a CORS preflight: the form types, or no type.
+SIMPLE_TYPES = (*FORM_TYPES, "")
 _SESSION_KEY = "_csrf"
 _SIZE = 32
 
@@ -76,32 +80,63 @@ def _unmask(token: str) -> bytes | None:
     return bytes(a ^ b for a, b in zip(raw[:_SIZE], raw[_SIZE:], strict=True))
 
 
-def needs_check(request: Request) -> bool:
-    """Tell whether this request is an unsafe method carrying a form body."""
+def carries_session(request: Request, session_cookie: str) -> bool:
+    """Tell whether the request carries the session cookie a forgery would ride on."""
+    return session_cookie in request.cookies
+
+
+def needs_check(request: Request, *, strict: bool, session_cookie: str) -> bool:
+    """Tell whether this unsafe request must carry the session's CSRF token."""
     if request.method not in UNSAFE_METHODS:
         return False
-    return request.mimetype in FORM_TYPES
-
-
-def at_risk(request: Request, session_cookie: str) -> bool:
-    """Tell whether a forged post could do harm: a session rides on it, or another site sent it."""
-    if session_cookie in request.cookies:
+    if carries_session(request, session_cookie):
+        # Whatever its type: a typeless Blob, sendBeacon or a form-less fetch sends no
+        # preflight, and a handler may read the body with get_json(force=True) or `data`.
         return True
+    if strict and request.mimetype in FORM_TYPES:
+        return True
+    # No session: only a cross-site post of a type a page can send without a preflight
+    # (login forgery) needs the token; scripts and header-token APIs are left alone.
+    return request.mimetype in SIMPLE_TYPES and is_cross_site(request)
+
+
+def is_cross_site(request: Request) -> bool:
+    """Tell whether the browser says another site sent this request (or cannot say whose)."""
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return True
     origin = request.headers.get("Origin")
-    return origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
+    if origin is not None:
+        return origin == "null" or not _same_host(origin, request)
+    referer = request.headers.get("Referer")
+    return referer is not None and not _same_host(referer, request)
+
+
+def _same_host(url: str, request: Request) -> bool:
+    # A URL urlsplit cannot parse ("http://[::1", "https://]x", a bad port) is no origin this
+    # site wrote: cross-site, so the token decides; never an exception (a 500).
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        host = request.host
+    except ValueError:
+        return False
+    return bool(parts.netloc) and parts.netloc.lower() == host.lower()
 
 
 def check_form(request: Request, *, strict: bool, session_cookie: str) -> None:
-    """Raise CSRFError if this unsafe form post lacks this session's token and needs it."""
-    if not needs_check(request):
+    """Raise CSRFError if this unsafe request lacks this session's token and needs it."""
+    if not needs_check(request, strict=strict, session_cookie=session_cookie):
         return
-    if not strict and not at_risk(request, session_cookie):
-        return
-    token = request.headers.get(HEADER) or request.form.get(FIELD)
+    token = request.headers.get(HEADER) or _form_token(request)
     secret = _session_secret(request, create=False)
     unmasked = _unmask(token) if token else None
     if secret is None or unmasked is None or not hmac.compare_digest(secret, unmasked):
         raise CSRFError()
+
+
+def _form_token(request: Request) -> str | None:
+    # Only a form body can hold the field; any other body is left for the handler to read.
+    if request.mimetype not in FORM_TYPES:
+        return None
+    return request.form.get(FIELD)

@@ -12,12 +12,15 @@ request never reaches up into the App; `request.app` is there for the user's own
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import EnvironHeaders, ETags, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.http import parse_etags
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wsgi import get_content_length, get_host
@@ -30,6 +33,7 @@ from .bodies import (
     input_stream,
     parse_urlencoded,
     read_body,
+    read_limited,
 )
 from .config import DEFAULTS
 from .werkzeug_private import cache_body, cached_body
@@ -47,6 +51,25 @@ def wsgi_decode(value: str, errors: str = "replace") -> str:
     if value.isascii():
         return value
     return value.encode("latin-1", "replace").decode("utf-8", errors)
+
+
+_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH")
+
+
+def etags_without_line_breaks(environ: WSGIEnvironment) -> WSGIEnvironment:
+    """Return `environ` with CR and LF in If-Match and If-None-Match turned into spaces.
+
+    werkzeug's `parse_etags` (werkzeug 3.1) loops forever on a value that ends in a newline: a
+    single request would hold a worker at 100% CPU. A copy is made only when one is there.
+    """
+    dirty = [
+        key
+        for key in _ETAG_HEADERS
+        if key in environ and ("\n" in environ[key] or "\r" in environ[key])
+    ]
+    if not dirty:
+        return environ
+    return {**environ, **{key: " ".join(environ[key].split()) for key in dirty}}
 
 
 _EMPTY: ImmutableMultiDict[str, Any] = ImmutableMultiDict()
@@ -191,6 +214,9 @@ class Request(_WerkzeugRequest):
         """The body's declared length (0 if malformed), None for a chunked body; read once."""
         raw = self.environ.get("CONTENT_LENGTH", "")
         if raw.isascii() and raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in self.environ:
+            if len(raw) > 18 and len(raw.lstrip("0")) > 18:
+                # Past any body a server could hold (and int() refuses 4,300 digits): a 413.
+                return sys.maxsize
             return int(raw)  # PERF: the plain case; werkzeug's parser takes the rest
         return get_content_length(self.environ)
 
@@ -204,6 +230,16 @@ class Request(_WerkzeugRequest):
     def headers(self) -> Headers:
         """The request headers."""
         return EnvironHeaders(self.environ)
+
+    @cached_property
+    def if_match(self) -> ETags:
+        """The `If-Match` header's entity tags (a line break in it never hangs the parser)."""
+        return parse_etags(etags_without_line_breaks(self.environ).get("HTTP_IF_MATCH"))
+
+    @cached_property
+    def if_none_match(self) -> ETags:
+        """The `If-None-Match` header's entity tags (a line break never hangs the parser)."""
+        return parse_etags(etags_without_line_breaks(self.environ).get("HTTP_IF_NONE_MATCH"))
 
     @cached_property
     def remote_addr(self) -> str | None:
@@ -224,7 +260,14 @@ class Request(_WerkzeugRequest):
         environ = self.environ
         if "HTTP_HOST" in environ:
             environ = {**environ, "HTTP_HOST": str(environ["HTTP_HOST"]).lower()}
-        return get_host(environ, trusted_hosts=self.trusted_hosts)
+        host = get_host(environ, trusted_hosts=self.trusted_hosts)
+        try:
+            # `url`, `host_url`, url_for(_external=True) and the CSRF check build URLs from it:
+            # a port out of range, "[::1" or a broken IDNA label ("xn--zz") must not raise there.
+            get_current_url(self.scheme, host)
+        except (ValueError, UnicodeError):
+            raise BadRequest("the Host header is not a valid host") from None
+        return host
 
     # -- the query string and urlencoded forms ------------------------------------------------
 
@@ -271,7 +314,12 @@ class Request(_WerkzeugRequest):
                     raise RequestEntityTooLarge()
                 body = read_body(self.environ, length)
             else:
-                body = self.stream.read()  # chunked: the stream enforces MAX_CONTENT_LENGTH
+                # Chunked: read no further than the form limit (the smaller of the two), never
+                # the whole MAX_CONTENT_LENGTH first.
+                limit, maximum = self.max_form_memory_size, self.max_content_length
+                if limit is None or (maximum is not None and maximum < limit):
+                    limit = maximum
+                body = read_limited(self.environ, limit)
         self.__dict__["form"] = decode_urlencoded(
             body, self.max_form_memory_size, self.max_form_parts
         )

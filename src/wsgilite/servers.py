@@ -18,9 +18,10 @@ import multiprocessing
 import os
 import socketserver
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from urllib.parse import unquote
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .logs import escape
 
@@ -38,10 +39,120 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    """wsgiref's request handler, quiet, and decoding chunked bodies, which wsgiref does not."""
+
     # wsgiref's own request line, escaped, at DEBUG on a child logger: the access line a user
     # asks for (ACCESS_LOG) is the app's, one per request.
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), escape(format % args))
+
+    def handle(self) -> None:
+        # wsgiref's handle(), except for the body: wsgiref hands a chunked body over still
+        # encoded, with no length and no wsgi.input_terminated, so an app would read it as empty.
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():  # wsgiref has sent the error
+            return
+        environ = self.get_environ()
+        body: Any = self.rfile
+        coding = environ.get("HTTP_TRANSFER_ENCODING")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                self.send_error(501, "Only the chunked transfer coding is understood")
+                return
+            # The coding wins over a Content-Length (RFC 9112, 6.3); wsgiref closes the
+            # connection after every request, so nothing can be smuggled after the body.
+            environ.pop("CONTENT_LENGTH", None)
+            environ["wsgi.input_terminated"] = True
+            body = ChunkedBody(self.rfile)
+        output: Any = self.wfile
+        handler = ServerHandler(body, output, self.get_stderr(), environ, multithread=False)
+        handler.request_handler = self  # type: ignore[attr-defined]  # wsgiref logs through it
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+
+class ChunkedBody:
+    """A chunked request body, decoded as it is read, with every line and count bounded.
+
+    A malformed body (a bad size, a missing CRLF, a line too long, the connection cut inside a
+    chunk) raises ValueError, which the app answers 400. Reading stops at the last chunk, so
+    the app's own limit (MAX_CONTENT_LENGTH) bounds how much is read.
+    """
+
+    MAX_LINE = 4096
+    MAX_TRAILERS = 64
+
+    def __init__(self, rfile: Any) -> None:
+        self._rfile = rfile
+        self._left = 0  # bytes left in the current chunk
+        self._done = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Return up to `size` decoded bytes (all that is left if `size` is negative)."""
+        parts: list[bytes] = []
+        wanted = -1 if size is None or size < 0 else size
+        while wanted != 0 and self._more():
+            count = self._left if wanted < 0 else min(self._left, wanted)
+            data = self._rfile.read(count)
+            if not data:
+                raise ValueError("the connection closed inside a chunk")
+            parts.append(data)
+            self._consumed(len(data))
+            if wanted > 0:
+                wanted -= len(data)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """Return one line of the decoded body (at most `size` bytes)."""
+        parts: list[bytes] = []
+        wanted = -1 if size is None or size < 0 else size
+        while wanted != 0 and self._more():
+            count = self._left if wanted < 0 else min(self._left, wanted)
+            data = self._rfile.readline(count)
+            if not data:
+                raise ValueError("the connection closed inside a chunk")
+            parts.append(data)
+            self._consumed(len(data))
+            if wanted > 0:
+                wanted -= len(data)
+            if data.endswith(b"\n"):
+                break
+        return b"".join(parts)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def _more(self) -> bool:
+        # Whether body bytes are left, reading the next chunk's size line when one is needed.
+        if self._left == 0 and not self._done:
+            size = self._line().split(b";", 1)[0].strip()  # a chunk extension is ignored
+            if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
+                raise ValueError(f"invalid chunk size {size[:20]!r}")
+            self._left = int(size, 16)
+            if self._left == 0:
+                self._done = True
+                for _ in range(self.MAX_TRAILERS + 1):
+                    if not self._line():
+                        break
+                else:
+                    raise ValueError("too many trailer fields after the last chunk")
+        return not self._done
+
+    def _consumed(self, count: int) -> None:
+        self._left -= count
+        if self._left == 0 and self._rfile.read(2) != b"\r\n":
+            raise ValueError("a chunk does not end with CRLF")
+
+    def _line(self) -> bytes:
+        line: bytes = self._rfile.readline(self.MAX_LINE + 1)
+        if len(line) > self.MAX_LINE:
+            raise ValueError("a chunk size or trailer line is too long")
+        if not line.endswith(b"\r\n"):
+            raise ValueError("a chunk size or trailer line is cut short or not ended by CRLF")
+        return line[:-2]
 
 
 class AppNotFound(SystemExit):
@@ -169,8 +280,9 @@ def run(
 
         if not reload or is_running_from_reloader():
             start_in_worker()  # in the process that serves, not in the reloader's watcher
+        served = _raw_bytes_as_sent(app)
         run_simple(
-            host, port, app, use_reloader=reload, use_debugger=debug, threaded=True, **options
+            host, port, served, use_reloader=reload, use_debugger=debug, threaded=True, **options
         )
     elif server == "wsgiref":
         _run_wsgiref(_debugged(app) if debug else app, host, port, reload)
@@ -194,6 +306,35 @@ def start_in_worker(worker: object = None) -> None:
     from .app import start_apps
 
     start_apps()
+
+
+def _raw_bytes_as_sent(app: WSGIApplication) -> WSGIApplication:
+    """Wrap `app` so raw non-ASCII bytes in the URL reach it as sent, under werkzeug's server.
+
+    werkzeug's server reads the request line as latin-1, then encodes it as UTF-8 for the
+    environ: a raw `?q=\xc3\xa9` arrives as the four bytes of "Ã©" (double-encoded), where
+    wsgiref and PEP 3333 pass the two bytes sent. Percent-escapes are not affected.
+    """
+
+    def undance(value: str) -> str:
+        return value.encode("latin-1").decode("utf-8")  # exact: the value was UTF-8 encoded
+
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        target = environ.get("REQUEST_URI", "")
+        if not target.isascii():
+            try:
+                raw = undance(target)
+                environ["REQUEST_URI"] = environ["RAW_URI"] = raw
+                environ["QUERY_STRING"] = undance(environ.get("QUERY_STRING", ""))
+                path = raw.partition("?")[0]
+                if "://" in path[:12]:  # an absolute-form target: keep only its path
+                    path = "/" + path.split("://", 1)[1].partition("/")[2]
+                environ["PATH_INFO"] = unquote(path, "latin-1")
+            except (UnicodeError, KeyError):
+                pass  # not werkzeug's doing: leave the environ as the server made it
+        return app(environ, start_response)
+
+    return wrapped
 
 
 def _debugged(app: WSGIApplication) -> WSGIApplication:
@@ -224,6 +365,30 @@ def _run_wsgiref(app: WSGIApplication, host: str, port: int, reload: bool) -> No
         serve()
 
 
+def gunicorn_defaults(worker_class: str | None = None) -> dict[str, Any]:
+    """Return gunicorn settings a handful of slow clients cannot stall.
+
+    gevent when it is installed: a connection costs a greenlet, not a thread, and a request
+    whose headers take longer than the keep-alive (5 s) is dropped. Otherwise gthread with 32
+    threads a worker: a client that sends its headers slowly holds a thread while it does. Either
+    way, this is for serving behind a buffering proxy (nginx), which is what shields the app from
+    slow clients in production.
+    """
+    if worker_class is None:
+        worker_class = "gevent" if importlib.util.find_spec("gevent") is not None else "gthread"
+    settings: dict[str, Any] = {
+        "worker_class": worker_class,
+        "keepalive": 5,  # seconds an idle connection, or a gevent request's headers, may take
+        "timeout": 30,  # a worker silent this long is killed and replaced
+        "graceful_timeout": 10,
+    }
+    if worker_class == "gthread":
+        settings["threads"] = 32  # not with sync: gunicorn turns sync with threads into gthread
+    elif worker_class == "gevent":
+        settings["worker_connections"] = 1000
+    return settings
+
+
 def _run_gunicorn(
     app: WSGIApplication,
     host: str,
@@ -244,10 +409,7 @@ def _run_gunicorn(
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "reload": reload_target is not None,
-        # gthread keeps connections alive; each worker serves `threads` clients at once, so as
-        # many slow clients can hold it. For many slow clients use worker_class="gevent".
-        "worker_class": "gthread",
-        "threads": DEFAULT_THREADS,
+        **gunicorn_defaults(options.get("worker_class")),
         "accesslog": "-",
         **options,
     }

@@ -4,20 +4,25 @@ The cookie holds JSON (never pickle), signed with `SECRET_KEY`; keys in `SECRET_
 still verify, so a key can be rotated without logging everyone out. A tampered, expired or
 garbage cookie reads as an empty session. The cookie is written only when the session changed.
 As in Flask, it lasts as long as the browser session unless `session.permanent` is set, and then
-`PERMANENT_SESSION_LIFETIME`. Flash messages ride in the session too. This module knows requests
-and responses, not routing.
+`PERMANENT_SESSION_LIFETIME`. Flash messages ride in the session too. A cookie past the 4096
+bytes a browser keeps is never sent: old flashes are dropped first, then the session is ended,
+each with a warning in the log. `log_in`, `session_user` and `log_out` keep the signed-in user
+with a per-user generation, so a logout ends every copy of the cookie (as Django's session auth
+hash does). This module knows requests and responses, not routing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
+from werkzeug.http import dump_cookie
 
 from .config import seconds
+from .logs import escape, logger
 
 if TYPE_CHECKING:
     from .request import Request
@@ -25,7 +30,10 @@ if TYPE_CHECKING:
 
 _FLASHES = "_flashes"
 _PERMANENT = "_permanent"
-_MAX_COOKIE_BYTES = 4093
+# The most a browser keeps of one cookie: RFC 6265's 4096 bytes over name, value and attributes,
+# counted here over the whole `Set-Cookie: ...` line, to be safe with every browser.
+MAX_COOKIE_LINE = 4096
+_HEADER_NAME = "Set-Cookie: "
 
 
 class MissingSecretKey(RuntimeError):
@@ -125,15 +133,69 @@ class SessionCookies:
             if not session.new:
                 response.delete_cookie(name, **options)
             return
-        value = self._serializer().dumps(dict(session))
-        if len(value) > _MAX_COOKIE_BYTES:
-            raise ValueError(
-                f"the session cookie would be {len(value)} bytes, past browsers' 4 KB limit; "
-                "keep large data on the server and store only its id in the session"
-            )
         # As Flask: a browser-session cookie unless the session was made permanent.
         lifetime = seconds(config["PERMANENT_SESSION_LIFETIME"]) if session.permanent else None
-        response.set_cookie(name, value, max_age=lifetime, **options)
+        line = self._fitting_cookie(request, session, name, lifetime, options)
+        if line is None:
+            if not session.new:
+                response.delete_cookie(name, **options)
+            return
+        response.headers.add("Set-Cookie", line)
+
+    def _fitting_cookie(
+        self,
+        request: Request,
+        session: Session,
+        name: str,
+        lifetime: int | None,
+        options: dict[str, Any],
+    ) -> str | None:
+        # A browser drops a cookie past 4096 bytes, counted over its name, value and attributes,
+        # without a word: sending it would log the user out silently. Old flash messages go
+        # first (a client that never follows redirects piles them up), then the whole session.
+        serializer = self._serializer()
+        data = dict(session)
+        flashes = data.pop(_FLASHES, None)
+        if not isinstance(flashes, list):
+            flashes = [] if flashes is None else [flashes]
+
+        def cookie_line(keep: int) -> str:  # the session with its `keep` newest flashes
+            kept = {**data, _FLASHES: flashes[len(flashes) - keep :]} if keep else data
+            value = serializer.dumps(kept)
+            return dump_cookie(name, value, max_age=lifetime, max_size=0, **options)
+
+        line = cookie_line(len(flashes))
+        if _fits(line):
+            return line
+        size = len(line)
+        # The most flashes that still fit, by bisection (each try signs the session once).
+        best, low, high = None, 0, len(flashes) - 1
+        while low <= high:
+            keep = (low + high) // 2
+            trial = cookie_line(keep)
+            if _fits(trial):
+                best, low = trial, keep + 1
+            else:
+                high = keep - 1
+        where = f"{escape(request.method)} {escape(request.path)}"
+        if best is not None:
+            logger.warning(
+                "the session cookie would be %d bytes, past the %d a browser keeps: dropped the "
+                "%d oldest of %d flash messages (a client that does not follow redirects?) on %s",
+                size, MAX_COOKIE_LINE, len(flashes) - high, len(flashes), where,
+            )  # fmt: skip
+            return best
+        logger.warning(
+            "the session cookie would be %d bytes, past the %d a browser keeps, even without "
+            "flash messages: the session is ended (its cookie deleted) on %s; keep large data "
+            "on the server and only its id in the session",
+            size, MAX_COOKIE_LINE, where,
+        )  # fmt: skip
+        return None
+
+
+def _fits(line: str) -> bool:
+    return len(_HEADER_NAME) + len(line.encode("latin-1", "replace")) <= MAX_COOKIE_LINE
 
 
 def session_or_empty(request: Request) -> Mapping[str, Any]:
@@ -164,3 +226,51 @@ def get_flashed_messages(
     if with_categories:
         return [(category, message) for category, message in items]
     return [message for _, message in items]
+
+
+# -- the signed-in user, and a logout that ends every copy of the cookie ---------------------------
+
+_USER = "_user_id"
+_GENERATION = "_user_generation"
+
+
+def log_in(request: Request, user_id: Any, generation: Any = 0) -> None:
+    """Start a fresh session for `user_id`, at the user's current session `generation`.
+
+    The session is cleared first, so nothing from before (a planted cookie) carries over.
+    """
+    request.session.clear()
+    request.session[_USER] = user_id
+    request.session[_GENERATION] = generation
+
+
+def session_user(request: Request, generation_of: Callable[[Any], Any]) -> Any:
+    """Return the signed-in user's id, or None; a session from before a logout is ended.
+
+    `generation_of(user_id)` returns the user's current generation (None for a user who no
+    longer exists). A cookie stored at another generation, such as a copy captured before the
+    user logged out, is no login: the session is cleared.
+    """
+    session = session_or_empty(request)
+    user_id = session.get(_USER)
+    if user_id is None:
+        return None
+    current = generation_of(user_id)
+    if current is None or session.get(_GENERATION) != current:
+        request.session.clear()
+        return None
+    return user_id
+
+
+def log_out(request: Request, end_generation: Callable[[Any], object] | None = None) -> None:
+    """End this session; `end_generation(user_id)` also ends every copy of its cookie.
+
+    `end_generation` moves the user's generation on (e.g. an UPDATE that adds 1 to it), so a
+    cookie captured before the logout fails `session_user`. Without it, only this browser's
+    cookie is deleted: a signed cookie stays valid until it expires wherever it was copied.
+    """
+    user_id = session_or_empty(request).get(_USER)
+    if user_id is not None and end_generation is not None:
+        end_generation(user_id)
+    if session_or_empty(request):
+        request.session.clear()

@@ -3,7 +3,8 @@
 werkzeug's `send_from_directory` does the HTTP work: Content-Type, ETag, Last-Modified, 304 on
 conditional requests, Range (206/416) and Cache-Control max-age. This module adds the refusals
 werkzeug leaves to the platform (backslashes and NUL on every OS, symlinks that lead out of the
-folder), each answered 404 so a probe learns nothing.
+folder), each answered 404 so a probe learns nothing, and keeps werkzeug's ETag parser away
+from line breaks, on which it loops forever.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 from werkzeug.utils import send_file
 
+from .request import etags_without_line_breaks
 from .response import Response
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ def send_static(request: Request, folder: str, filename: str, max_age: int | Non
     path = resolve(folder, filename)
     response = send_file(
         path,
-        request.environ,
+        etags_without_line_breaks(request.environ),
         conditional=True,
         etag=True,
         max_age=max_age,
