@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import pytest
 from featureapp import GOOD_JSON, GOOD_PATH, SECRET_TEXT, fetch_csrf_token, make_app
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.test import Client
@@ -147,6 +147,14 @@ COOKIES = st.one_of(
 # -- any request ---------------------------------------------------------------------------------
 
 
+def _client_can_send(host: str | None) -> bool:
+    try:
+        urlsplit(f"http://{host or 'localhost'}/")
+    except ValueError:
+        return False
+    return True
+
+
 @BOUNDED
 @given(
     method=METHODS,
@@ -171,6 +179,9 @@ def test_any_request_gets_a_valid_answer_below_500(
         client.set_cookie("session", session_cookie)
     else:
         client.delete_cookie("session")
+    # werkzeug 3.1.0's test client itself fails on a Host urlsplit refuses ("["), before the app
+    # is called; the app's answer to such hosts is tested with raw environs (test_hostile.py).
+    assume(_client_can_send(headers.get("Host")))
 
     response = client.open(
         "/",

@@ -348,9 +348,27 @@ def request_path(path: str) -> str:
     return "/" + path.lstrip("/")
 
 
+def _merges_runs_of_slashes() -> bool:
+    # werkzeug 3.1.0 merged "//" pairs only (`/{2,}?`), so "/a///b" matched nothing; later 3.1
+    # releases merge any run, as wsgilite does. On such a werkzeug, paths with "///" are its bug.
+    adapter = Map([Rule("/a/b", endpoint="b")]).bind("localhost", "/")
+    try:
+        adapter.match("/a///b", "GET")
+    except RequestRedirect:
+        return True
+    except NotFound:
+        return False
+    return True
+
+
+MERGES_RUNS = _merges_runs_of_slashes()
+
+
 def assert_agree(tables: Tables, requests: Iterable[tuple[str, str]]) -> None:
     mismatches: list[str] = []
     for method, path in dict.fromkeys((method, request_path(raw)) for method, raw in requests):
+        if not MERGES_RUNS and "///" in path:
+            continue  # werkzeug 3.1.0's own bug, fixed in its later releases
         expected = expected_answer(tables, method, path)
         actual = wsgilite_answer(tables.table, method, path)
         if actual != expected:
