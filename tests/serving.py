@@ -137,7 +137,13 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 @contextlib.contextmanager
 def gunicorn_app(
-    folder: str, source: str, *, workers: int = 1, env: dict[str, str] | None = None
+    folder: str,
+    source: str,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    worker_class: str = "sync",
+    options: tuple[str, ...] = (),
 ) -> Iterator[int]:
     """Serve `app` of the module `source` (written to `folder`) with gunicorn; yield its port."""
     import wsgilite
@@ -146,8 +152,10 @@ def gunicorn_app(
     with open(os.path.join(folder, "served_app.py"), "w", encoding="utf-8") as file:
         file.write(source)
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{port}",
-               "--no-control-socket", "served_app:app"]  # fmt: skip
+    command = [
+        *(sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class),
+        *("-b", f"{HOST}:{port}", "--no-control-socket", *options, "served_app:app"),
+    ]
     paths = os.pathsep.join([src, folder])
     with served(command, port, cwd=folder, env={**os.environ, **(env or {}), "PYTHONPATH": paths}):
         yield port
