@@ -15,7 +15,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .response import Response
+from .response import Response, add_vary
+from .werkzeug_private import header_items
 
 if TYPE_CHECKING:
     from .app import App
@@ -93,22 +94,28 @@ class Compress:
     def compress(self, request: Request, response: Response) -> Response:
         """Compress `response` if it is worth it and the client accepts it."""
         status = response.status_code
-        if (
-            status < 200
-            or status in (204, 206, 304)
-            or response.mimetype not in self.mimetypes
-            or response.direct_passthrough  # a file: served as is, ranges and all
-            or "Content-Encoding" in response.headers
-            or "no-transform" in response.headers.get("Cache-Control", "")
+        if status < 200 or status in (204, 206, 304) or response.direct_passthrough:
+            return response  # no body, a range, or a file: served as is
+        # PERF: one pass over the headers instead of werkzeug's parsing properties (~8 µs).
+        mimetype: str | None = None
+        length: str | None = None
+        for name, value in header_items(response.headers):
+            key = name.lower()
+            if key == "content-type":
+                mimetype = value.partition(";")[0].strip().lower()
+            elif key == "content-length":
+                length = value
+            elif key == "content-encoding" or (key == "cache-control" and "no-transform" in value):
+                return response
+        if mimetype not in self.mimetypes:
+            return response
+        streamed = type(response.response) is not list
+        if not streamed and (
+            length is None or not length.isdigit() or int(length) < self.minimum_size
         ):
             return response
-        streamed = response.is_streamed
-        if not streamed:
-            length = response.content_length
-            if length is None or length < self.minimum_size:
-                return response
         # Whether or not this client gets it compressed, the answer depends on Accept-Encoding.
-        response.vary.add("Accept-Encoding")
+        add_vary(response.headers, "Accept-Encoding")
         if request.method == "HEAD":
             return response
         coding = self.choose(request)

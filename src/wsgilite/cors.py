@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .response import Response
+from .response import Response, add_vary, replace_headers
 
 if TYPE_CHECKING:
     from .app import App
@@ -81,6 +81,12 @@ class CORS:
         self._headers_value = ", ".join(sorted(self.headers))
         self._max_age = None if max_age is None else str(int(max_age))
         self._expose = ", ".join(expose_headers)
+        # What every allowed answer carries besides the origin.
+        self._extra: list[tuple[str, str]] = []
+        if credentials:
+            self._extra.append(("Access-Control-Allow-Credentials", "true"))
+        if self._expose:
+            self._extra.append(("Access-Control-Expose-Headers", self._expose))
         target.before_request(self.preflight)
         target.after_request(self.add_headers)
 
@@ -130,14 +136,11 @@ class CORS:
             return response
         if not self.any_origin:
             # Cached answers differ by Origin, even the ones that carry no CORS header.
-            response.vary.add("Origin")
+            add_vary(response.headers, "Origin")
         origin = environ.get("HTTP_ORIGIN")
         if origin is None or not self.allows(origin):
             return response
-        headers = response.headers
-        headers["Access-Control-Allow-Origin"] = "*" if self.any_origin else origin
-        if self.credentials:
-            headers["Access-Control-Allow-Credentials"] = "true"
-        if self._expose:
-            headers["Access-Control-Expose-Headers"] = self._expose
+        pairs = [("Access-Control-Allow-Origin", "*" if self.any_origin else origin)]
+        pairs.extend(self._extra)
+        replace_headers(response.headers, pairs)
         return response
