@@ -262,3 +262,22 @@ def test_two_gunicorn_servers_share_one_limit_in_redis(redis_url: str, tmp_path:
                 assert response.getheader("Retry-After") is not None
 
     assert statuses == [200] * 5 + [429] * 2
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(app: App) -> None:
+    from wsgilite.proxies import trust_proxies
+
+    RateLimit("1/minute").install(app)
+
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "ok"
+
+    client = trust_proxies(app, x_for=1).test_client()
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+
+    def status(client_address: str) -> int:
+        headers = {"X-Forwarded-For": client_address}
+        return client.get("/", headers=headers, environ_overrides=proxy).status_code
+
+    assert [status("203.0.113.1"), status("203.0.113.2"), status("203.0.113.1")] == [200, 200, 429]
