@@ -38,6 +38,19 @@ def test_a_large_html_body_is_gzipped(app: App, client: Client) -> None:
     assert gzip.decompress(response.data).decode() == TEXT
 
 
+def test_a_list_body_is_measured_and_compressed(app: App, client: Client) -> None:
+    Compress(app)
+
+    @app.get("/parts")
+    def parts(request: Request) -> Response:
+        return Response([b"a" * 600, b"b" * 600], mimetype="text/plain")
+
+    response = client.get("/parts", headers=GZIP)
+
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.data) == b"a" * 600 + b"b" * 600
+
+
 def test_without_accept_encoding_the_body_is_plain_but_varies(app: App, client: Client) -> None:
     Compress(app)
 

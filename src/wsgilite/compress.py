@@ -110,10 +110,13 @@ class Compress:
         if mimetype not in self.mimetypes:
             return response
         streamed = type(response.response) is not list
-        if not streamed and (
-            length is None or not length.isdigit() or int(length) < self.minimum_size
-        ):
-            return response
+        if not streamed:
+            # A list body werkzeug has not measured yet (Response([...])) is measured here.
+            size = response.calculate_content_length() if length is None else None
+            if size is None:
+                size = int(length) if length is not None and length.isdigit() else 0
+            if size < self.minimum_size:
+                return response
         # Whether or not this client gets it compressed, the answer depends on Accept-Encoding.
         add_vary(response.headers, "Accept-Encoding")
         if request.method == "HEAD":
