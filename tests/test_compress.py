@@ -163,6 +163,26 @@ def test_a_stream_is_compressed_chunk_by_chunk(app: App, client: Client) -> None
     assert closed == [True]
 
 
+def test_a_stream_in_brotli(app: App, client: Client) -> None:
+    brotli = pytest.importorskip("brotli", reason="brotli is optional: pip install brotli")
+    Compress(app)
+
+    @app.get("/stream")
+    def stream(request: Request) -> Iterator[str]:
+        for number in range(3):
+            yield f"line {number}\n"
+
+    response = client.get("/stream", headers={"Accept-Encoding": "br"})
+
+    assert response.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(response.data) == b"line 0\nline 1\nline 2\n"
+
+
+def test_a_bad_level_is_refused(app: App) -> None:
+    with pytest.raises(ValueError, match="gzip levels"):
+        Compress(app, level=11)
+
+
 def test_a_strong_etag_becomes_weak(app: App, client: Client) -> None:
     Compress(app)
 
