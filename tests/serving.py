@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -132,3 +133,29 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         connection.close()
+
+
+@contextlib.contextmanager
+def gunicorn_app(
+    folder: str,
+    source: str,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    worker_class: str = "sync",
+    options: tuple[str, ...] = (),
+) -> Iterator[int]:
+    """Serve `app` of the module `source` (written to `folder`) with gunicorn; yield its port."""
+    import wsgilite
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(wsgilite.__file__)))
+    with open(os.path.join(folder, "served_app.py"), "w", encoding="utf-8") as file:
+        file.write(source)
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class),
+        *("-b", f"{HOST}:{port}", "--no-control-socket", *options, "served_app:app"),
+    ]
+    paths = os.pathsep.join([src, folder])
+    with served(command, port, cwd=folder, env={**os.environ, **(env or {}), "PYTHONPATH": paths}):
+        yield port

@@ -357,3 +357,34 @@ def test_config_from_pyfile_is_relative_to_the_app_folder(
     site.config.from_pyfile("settings.py")
 
     assert site.config["GREETING"] == "hello"
+
+
+BATTERIES = ["auth", "compress", "conditional", "cors", "proxies", "ratelimit", "sse"]
+
+
+def test_the_core_imports_no_battery() -> None:
+    import subprocess
+    import sys
+
+    import wsgilite
+
+    src = str(Path(wsgilite.__file__).resolve().parent.parent)
+    code = (
+        "import sys\n"
+        "from wsgilite import App\n"
+        "app = App(__name__)\n"
+        "app.get('/')(lambda request: 'hi')\n"
+        "assert app.test_client().get('/').status_code == 200\n"
+        f"print(sorted(name for name in {BATTERIES!r} if 'wsgilite.' + name in sys.modules))\n"
+        "print('redis' in sys.modules, 'brotli' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src},
+        timeout=60,
+    )
+
+    assert result.stdout.split("\n")[:2] == ["[]", "False False"]

@@ -346,3 +346,30 @@ def test_a_header_value_beyond_latin1_is_a_400(app: App, client: Client) -> None
 
     assert client.get("/echo?v=caf%C3%A9").headers["X-Echo"] == "café"  # latin-1 is fine
     assert client.get("/echo?v=%E2%98%83").status_code == 400  # a snowman is not
+
+
+def test_add_vary_adds_a_name_once() -> None:
+    from wsgilite.response import add_vary
+
+    response = Response("hi")
+    add_vary(response.headers, "Origin")
+    add_vary(response.headers, "origin")
+    add_vary(response.headers, "Accept-Encoding")
+    starred = Response("hi", headers={"Vary": "*"})
+    add_vary(starred.headers, "Origin")
+
+    assert response.headers.getlist("Vary") == ["Origin, Accept-Encoding"]
+    assert starred.headers["Vary"] == "*"
+
+
+def test_replace_headers_drops_earlier_values_and_checks_new_ones() -> None:
+    from wsgilite.response import UnsafeHeaderValue, replace_headers
+
+    response = Response("hi", headers={"X-A": "old", "X-B": "kept"})
+    replace_headers(response.headers, [("x-a", "new"), ("X-C", "added")])
+
+    assert response.headers.getlist("X-A") == ["new"]
+    assert response.headers["X-B"] == "kept"
+    assert response.headers["X-C"] == "added"
+    with pytest.raises(UnsafeHeaderValue):
+        replace_headers(response.headers, [("X-D", "bad\r\nSet-Cookie: a=b")])

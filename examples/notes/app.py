@@ -29,15 +29,16 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec
+from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wsgilite import App, Request, Response, Router, abort, flash, redirect, safe_next_url
+from wsgilite.auth import LoginRequired
 from wsgilite.sessions import log_in, log_out, session_user
 
 HERE = Path(__file__).resolve().parent
@@ -77,9 +78,6 @@ NOTE_ID = "<int(max=9223372036854775807):note_id>"
 CSP = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 logger = logging.getLogger("wsgilite.notes")
-
-P = ParamSpec("P")
-Page = Callable[Concatenate[Request, P], Response]
 
 pages = Router()
 
@@ -228,29 +226,15 @@ def _user_id(request: Request) -> int:
     return int(user["id"])
 
 
-def login_required(handler: Page[P]) -> Page[P]:
-    """Send a visitor to the login page, with `?next=` set to come back here afterwards.
-
-    @pages.get("/secret")
-    @login_required
-    def secret(request): ...
-    """
-
-    @functools.wraps(handler)
-    def page(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> Response:
-        if current_user(request) is None:
-            # A cookie of a user who no longer exists (a new database) is no login either.
-            request.session.clear()
-            flash(request, "Please log in to see that page.", "info")
-            return redirect(request.url_for("login", next=_this_page(request)))
-        return handler(request, *args, **kwargs)
-
-    return page
+def _forget_visitor(request: Request) -> None:
+    # A cookie of a user who no longer exists (a new database), or of a session ended by a
+    # logout elsewhere, is no login either.
+    request.session.clear()
+    flash(request, "Please log in to see that page.", "info")
 
 
-def _this_page(request: Request) -> str:
-    query = request.query_string.decode("latin-1")
-    return request.root_path + request.path + (f"?{query}" if query else "")
+# Visitors go to the login page with ?next= set to come back; JSON clients are answered 401.
+login_required = LoginRequired(user=current_user, login_endpoint="login", on_refuse=_forget_visitor)
 
 
 def _fetch_note(request: Request, note_id: int) -> sqlite3.Row:

@@ -346,6 +346,32 @@ def _other_body(
     raise _bad_return(handler, result)
 
 
+def add_vary(headers: Headers, name: str) -> None:
+    """Add `name` to the `Vary` header, unless it is there already."""
+    # PERF: werkzeug's response.vary parses into a HeaderSet with callbacks: 6 µs against 0.3.
+    items = header_items(headers)
+    for index, (key, value) in enumerate(items):
+        if key.lower() == "vary":
+            tokens = {token.strip().lower() for token in value.split(",")}
+            if name.lower() not in tokens and "*" not in tokens:
+                items[index] = (key, f"{value}, {name}")
+            return
+    items.append(("Vary", name))
+
+
+def replace_headers(headers: Headers, pairs: list[tuple[str, str]]) -> None:
+    """Set each `(name, value)` of `pairs`, dropping earlier values of those names (checked)."""
+    # PERF: one pass over the live list instead of one werkzeug __setitem__ per header (~1 µs).
+    for _, value in pairs:
+        if _UNSENDABLE.search(value):
+            check_header_value(value)  # raises, naming what is wrong
+    items = header_items(headers)
+    names = {name.lower() for name, _ in pairs}
+    if any(key.lower() in names for key, _ in items):
+        items[:] = [pair for pair in items if pair[0].lower() not in names]
+    items.extend(pairs)
+
+
 def redirect(location: str, code: int = 302) -> Response:
     """Return a redirect response to `location` (CR/LF refused, so no header injection)."""
     check_header_value(location)

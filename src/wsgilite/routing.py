@@ -28,7 +28,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
 
-from .routes import Route, RouteConflict
+from .routes import NO_SCOPE, Route, RouteConflict
 from .rules import SLASHES, FiniteFloatConverter, Part, parse_rule
 
 # What stays unquoted in a URL's path we build (RFC 3986 pchar and "/"); a fragment adds "?".
@@ -330,7 +330,11 @@ class RouteTable:
             if location is not None:
                 raise RequestRedirect(location)
         if target.automatic:
-            return _options_route(frozenset(self.allowed_methods(path))), {}
+            options = _options_route(frozenset(self.allowed_methods(path)))
+            if route.scope is not NO_SCOPE:
+                # The path's Routers' hooks see the automatic OPTIONS too (a CORS preflight).
+                options = options.moved(options.rule, options.endpoint, (), route.scope)
+            return options, {}
         return route, params
 
     def allowed_methods(self, path: str) -> set[str]:
