@@ -705,8 +705,9 @@ def test_deliberate_2_options_is_answered_automatically() -> None:
 def test_deliberate_3_a_converter_value_error_is_404() -> None:
     tables = Tables.build([RuleSpec(("n", Var("int")), False, frozenset({"GET"}), "r0")])
     path = "/n/" + "1" * 5000
-    with pytest.raises(ValueError, match="digits"):
-        tables.adapter.match(path, "GET")  # werkzeug: uncaught, a 500
+    # werkzeug up to 3.1.8 lets int()'s ValueError escape (a 500); 3.1.9 answers 404, as wsgilite.
+    with pytest.raises((ValueError, NotFound)):
+        tables.adapter.match(path, "GET")
     assert wsgilite_answer(tables.table, "GET", path) == Answer("404")
 
 
