@@ -204,7 +204,7 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
 
 def test_the_cli_page_shows_the_route_table_wsgilite_prints() -> None:
     from wsgilite.cli import format_routes
-    from wsgilite.servers import load_app
+    from wsgilite.loading import load_app
 
     shown = next(
         block.code.strip().splitlines()

@@ -384,7 +384,8 @@ class App(Decorators):
         self, host: str = "127.0.0.1", port: int = 8000, *, server: str = "werkzeug", **options: Any
     ) -> None:
         """Serve the app on `host:port` with `server` ("werkzeug", "wsgiref", "gunicorn"...)."""
-        from .servers import import_target, run
+        from .loading import import_target
+        from .servers import run
 
         run(self, server=server, host=host, port=port, target=import_target(self), **options)
 

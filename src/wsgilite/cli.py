@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .servers import SERVERS, RemoteDebugRefused, check_debug_host, load_app, run
+from .loading import load_app
+from .servers import SERVERS, RemoteDebugRefused, check_debug_host, run
 
 
 def _parser() -> argparse.ArgumentParser:
