@@ -16,11 +16,12 @@ import ipaddress
 import logging
 import multiprocessing
 import socketserver
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
+from .chunked import ChunkedBody
 from .loading import import_target, load_app
 from .logs import escape
 
@@ -71,87 +72,6 @@ class _QuietHandler(WSGIRequestHandler):
         handler = ServerHandler(body, output, self.get_stderr(), environ, multithread=False)
         handler.request_handler = self  # type: ignore[attr-defined]  # wsgiref logs through it
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
-
-
-class ChunkedBody:
-    """A chunked request body, decoded as it is read, with every line and count bounded.
-
-    A malformed body (a bad size, a missing CRLF, a line too long, the connection cut inside a
-    chunk) raises ValueError, which the app answers 400. Reading stops at the last chunk, so
-    the app's own limit (MAX_CONTENT_LENGTH) bounds how much is read.
-    """
-
-    MAX_LINE = 4096
-    MAX_TRAILERS = 64
-
-    def __init__(self, rfile: Any) -> None:
-        self._rfile = rfile
-        self._left = 0  # bytes left in the current chunk
-        self._done = False
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Return up to `size` decoded bytes (all that is left if `size` is negative)."""
-        parts: list[bytes] = []
-        wanted = -1 if size is None or size < 0 else size
-        while wanted != 0 and self._more():
-            count = self._left if wanted < 0 else min(self._left, wanted)
-            data = self._rfile.read(count)
-            if not data:
-                raise ValueError("the connection closed inside a chunk")
-            parts.append(data)
-            self._consumed(len(data))
-            if wanted > 0:
-                wanted -= len(data)
-        return b"".join(parts)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        """Return one line of the decoded body (at most `size` bytes)."""
-        parts: list[bytes] = []
-        wanted = -1 if size is None or size < 0 else size
-        while wanted != 0 and self._more():
-            count = self._left if wanted < 0 else min(self._left, wanted)
-            data = self._rfile.readline(count)
-            if not data:
-                raise ValueError("the connection closed inside a chunk")
-            parts.append(data)
-            self._consumed(len(data))
-            if wanted > 0:
-                wanted -= len(data)
-            if data.endswith(b"\n"):
-                break
-        return b"".join(parts)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
-
-    def _more(self) -> bool:
-        # Whether body bytes are left, reading the next chunk's size line when one is needed.
-        if self._left == 0 and not self._done:
-            size = self._line().split(b";", 1)[0].strip()  # a chunk extension is ignored
-            if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
-                raise ValueError(f"invalid chunk size {size[:20]!r}")
-            self._left = int(size, 16)
-            if self._left == 0:
-                self._done = True
-                for _ in range(self.MAX_TRAILERS + 1):
-                    if not self._line():
-                        break
-                else:
-                    raise ValueError("too many trailer fields after the last chunk")
-        return not self._done
-
-    def _consumed(self, count: int) -> None:
-        self._left -= count
-        if self._left == 0 and self._rfile.read(2) != b"\r\n":
-            raise ValueError("a chunk does not end with CRLF")
-
-    def _line(self) -> bytes:
-        line: bytes = self._rfile.readline(self.MAX_LINE + 1)
-        if len(line) > self.MAX_LINE:
-            raise ValueError("a chunk size or trailer line is too long")
-        if not line.endswith(b"\r\n"):
-            raise ValueError("a chunk size or trailer line is cut short or not ended by CRLF")
-        return line[:-2]
 
 
 def is_loopback(host: str) -> bool:
