@@ -19,6 +19,7 @@ from featureapp import GOOD_JSON, GOOD_PATH, SECRET_TEXT, fetch_csrf_token, make
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.test import Client
 
 from wsgilite import App
@@ -148,9 +149,12 @@ COOKIES = st.one_of(
 
 
 def _client_can_send(host: str | None) -> bool:
+    # What werkzeug 3.1.0's test client does with the Host before it calls the app (its
+    # cookie handling builds the request's URL); later releases do not fail there.
     try:
-        urlsplit(f"http://{host or 'localhost'}/")
-    except ValueError:
+        get_current_url("http", host or "localhost", "", "/", b"")
+        urlsplit(f"http://{host or 'localhost'}/").port  # noqa: B018
+    except (ValueError, UnicodeError):
         return False
     return True
 
