@@ -28,9 +28,10 @@ from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, error_response
 from .logs import log_access, log_crash
 from .request import Request
-from .response import DefaultHeaders, Response, check_header_value, make_response, send
+from .response import Response, check_header_value, make_response
 from .routes import Decorators, Hooks, Route, Router, check_callable
 from .routing import RouteTable
+from .sending import DefaultHeaders, send
 from .sessions import SessionCookies
 from .static import send_static
 from .templating import TemplateResponse, Templates

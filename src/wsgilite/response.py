@@ -2,8 +2,8 @@
 
 The return conventions live here, in `make_response`: `str` is HTML, `bytes` is sent as is,
 `dict` and `list` are JSON, a `Response` passes through, a tuple adds a status and headers, and an
-iterator is streamed. `send` hands a response to the server. This module knows nothing of
-routing, hooks or the App.
+iterator is streamed (`sending.py` hands the result to the server). This module knows nothing
+of routing, hooks or the App.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import NoneType
@@ -34,13 +33,10 @@ from .werkzeug_private import (
     HeaderList,
     header_items,
     init_response,
-    plain_parts,
     set_header_items,
 )
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
     from .request import Request
 
 HTML_UTF8 = "text/html; charset=utf-8"
@@ -399,86 +395,3 @@ def safe_next_url(target: str | None, fallback: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return fallback
     return target
-
-
-@dataclass(frozen=True, slots=True)
-class DefaultHeaders:
-    """Headers added to every response that does not set its own (the security headers)."""
-
-    pairs: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, mapping: Mapping[str, str] | None) -> DefaultHeaders:
-        """Return the defaults for `mapping` of name to value, each value checked."""
-        return cls(
-            tuple((name, check_header_value(value)) for name, value in (mapping or {}).items())
-        )
-
-
-def send(
-    response: Response,
-    environ: WSGIEnvironment,
-    start_response: StartResponse,
-    defaults: DefaultHeaders = DefaultHeaders(),
-) -> Iterable[bytes]:
-    """Start `response` on the server and return its body iterable."""
-    # PERF: werkzeug's own state (werkzeug_private) instead of its properties: 0.76 -> 0.54 µs.
-    items = header_items(response.headers)
-    if len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length":
-        # PERF: the two headers of every plain answer: nothing to look up (~0.3 µs).
-        headers = [*items, *defaults.pairs]
-        sized = True
-    else:
-        headers = list(items)
-        present = {name.lower(): value for name, value in headers}
-        for name, value in defaults.pairs:
-            if name.lower() not in present:
-                headers.append((name, value))
-        # werkzeug would make a non-ASCII Location a URI; redirect() already did.
-        location = present.get("location")
-        sized = "content-length" in present and (location is None or location.isascii())
-    body = response.response
-    # A body with nothing for werkzeug's get_wsgi_headers to copy or fix (~4 µs) is started
-    # here: a buffered one with its length, or a stream; werkzeug does the rest (204/304,
-    # files, close callbacks, a non-ASCII Location).
-    status_line, status_code, closes = plain_parts(response)
-    if status_code != 204 and status_code != 304 and not closes:
-        if sized and type(body) is list:
-            start_response(status_line, headers)
-            if environ.get("REQUEST_METHOD", "").upper() == "HEAD":
-                return []
-            return body
-        if not sized and type(body) is not list and not response.direct_passthrough:
-            # PERF: a generator's chunks, encoded as werkzeug's iter_encoded does: 2.5x less
-            # than werkzeug's path (benchmarks/: style-generator).
-            start_response(status_line, headers)
-            stream = Stream(body)
-            if environ.get("REQUEST_METHOD", "").upper() == "HEAD":
-                stream.close()
-                return []
-            return stream
-    if status_code == 204:
-        # PEP 3333 validators, and RFC 9110, expect no Content-Type on a response with no content.
-        headers = [(name, value) for name, value in headers if name.lower() != "content-type"]
-    if headers != items:
-        response.headers = Headers(headers)
-    return response(environ, start_response)
-
-
-class Stream:
-    """A streamed body as the server iterates it: str chunks UTF-8 encoded, `close()` passed on."""
-
-    __slots__ = ("_chunks",)
-
-    def __init__(self, chunks: Iterable[bytes | str]) -> None:
-        self._chunks = chunks
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk.encode("utf-8", "replace") if type(chunk) is str else chunk  # type: ignore[misc]
-
-    def close(self) -> None:
-        """Close the handler's iterator (a generator's `finally` runs now, not at collection)."""
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
