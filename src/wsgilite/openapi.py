@@ -116,7 +116,7 @@ def _operation(route: Route, method: str, components: dict[str, Any]) -> dict[st
         operation["summary"] = options.get("summary") or summary
     if options.get("description") or description:
         operation["description"] = options.get("description") or description
-    plan = route.call if isinstance(route.call, Plan) else None
+    plan: Plan | None = getattr(route.call, "plan", None)
     parameters = _parameters(route, plan, components)
     if parameters:
         operation["parameters"] = parameters

@@ -83,7 +83,8 @@ class Route:
     scope: Scope = NO_SCOPE
     # Whatever else the decorator was given (summary, tags, responses...), for later layers.
     options: Mapping[str, Any] = field(default_factory=dict)
-    # A typed handler's call plan (params.Plan): call(request, params) converts, checks, calls.
+    # A typed handler's call (params.Plan.call, with the Plan as its `plan` attribute):
+    # call(request, params) converts, checks, calls.
     call: Callable[[Request, dict[str, Any]], object] | None = None
 
     def moved(
@@ -161,7 +162,7 @@ class Decorators:
                 check_handler(handler, rule, defaults)
             self._declare(
                 Route(
-                    rule=getattr(call, "rule", rule),
+                    rule=call.plan.rule if call is not None else rule,  # type: ignore[attr-defined]
                     methods=wanted,
                     handler=handler,
                     endpoint=endpoint or handler.__name__,
@@ -425,7 +426,8 @@ def typed_call(
     # Imported here: an app of plain handlers never loads params.py.
     from .params import plan
 
-    return plan(handler, rule, variables, options)
+    typed = plan(handler, rule, variables, options)
+    return None if typed is None else typed.call
 
 
 def _maybe_typed(handler: object, rule: str, variables: list[str]) -> bool:
