@@ -267,3 +267,25 @@ def test_headers_the_handler_set_are_merged_not_doubled(app: App, client: Client
 
     assert response.headers.getlist("Vary") == ["Cookie, Origin"]
     assert response.headers.getlist("Access-Control-Allow-Origin") == [SITE]
+
+
+def test_a_preflight_is_answered_even_when_a_before_hook_refuses(app: App, client: Client) -> None:
+    @app.before_request
+    def login_required(request: Request) -> tuple[str, int] | None:
+        return None if request.cookies.get("session") else ("log in first", 401)
+
+    CORS(app, origins=[SITE], methods=["PUT"])  # installed after the check: order is no matter
+
+    @app.put("/items/<int:item_id>")
+    def update(request: Request, item_id: int) -> str:
+        return "ok"
+
+    preflight = client.options("/items/7", headers=PREFLIGHT)
+    refused = client.put("/items/7", headers={"Origin": SITE})
+
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == SITE
+    assert preflight.headers["Access-Control-Allow-Methods"] == "PUT"
+    # The call itself is refused, and the page may read why.
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == SITE

@@ -187,7 +187,8 @@ class App(Decorators):
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
         # A body declared chunked that the server did not decode: 411, never read as empty.
-        check_framing(request.environ)
+        if "HTTP_TRANSFER_ENCODING" in request.environ:
+            check_framing(request.environ)
         if request.environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
             limit = request.max_content_length
@@ -219,10 +220,13 @@ class App(Decorators):
         # registration order as Flask runs them; then the session cookie and a header check.
         if route is not None:
             for hook in route.scope.after:
-                response = make_response(hook(request, response), hook, request)
+                result = hook(request, response)
+                # PERF: most hooks return the response they got: nothing to make.
+                response = result if result is response else make_response(result, hook, request)
         if self.hooks.after:
             for hook in reversed(self.hooks.after):
-                response = make_response(hook(request, response), hook, request)
+                result = hook(request, response)
+                response = result if result is response else make_response(result, hook, request)
         if request.loaded_session is not None:
             self.sessions.save(request, response)
         for _, value in header_items(response.headers):

@@ -8,6 +8,7 @@ that test fails first, naming what changed.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,10 +26,10 @@ HeaderList = list[tuple[str, str]]
 # -- Headers: the list of (name, value) pairs behind werkzeug's Headers ----------------------------
 
 
-def header_items(headers: Headers) -> HeaderList:
-    """Return the live list of `(name, value)` pairs behind `headers` (no copy)."""
-    # PERF: iterating Headers copies each pair through Python code; the list is read directly.
-    return headers._list
+#: `header_items(headers)`: the live list of `(name, value)` pairs behind `headers` (no copy).
+# PERF: iterating Headers copies each pair through Python code; the list is read directly, by a
+# C getter (a function here would cost a Python call on every response, ~0.1 µs each).
+header_items: Callable[[Headers], HeaderList] = operator.attrgetter("_list")
 
 
 def set_header_items(headers: Headers, items: HeaderList) -> None:
@@ -61,10 +62,11 @@ def init_response(
     response.direct_passthrough = direct_passthrough
 
 
-def plain_parts(response: _Response) -> tuple[str, int, bool]:
-    """Return `(status line, status code, has close callbacks)` without werkzeug's properties."""
-    # PERF: the properties cost ~0.2 µs a response on the send path.
-    return response._status, response._status_code, bool(response._on_close)
+#: `plain_parts(response)`: `(status line, status code, close callbacks)`, without werkzeug's
+#: properties (they cost ~0.2 µs a response on the send path); a C getter, as header_items.
+plain_parts: Callable[[_Response], tuple[str, int, list[Any]]] = operator.attrgetter(
+    "_status", "_status_code", "_on_close"
+)
 
 
 # -- Request: the body werkzeug caches once read ---------------------------------------------------
