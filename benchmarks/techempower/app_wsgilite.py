@@ -1,9 +1,9 @@
 """The seven test types as a wsgilite app, written the way wsgilite's README writes apps.
 
 The pool and the World cache are made in an `@app.on_startup` hook: the documented place for
-per-process set-up, run once per process (each gunicorn worker). Today that hook runs on a
-worker's first request, not when the worker starts, so its cost (opening the pool, loading 10,000
-rows) is paid inside the first request each worker answers; see issue 14, item 6.
+per-process set-up, run once per process. Under gunicorn with `-c python:wsgilite.gunicorn` (as
+the harness serves every app) or `wsgilite run`, it runs as each worker starts, before it accepts
+a request; under granian and waitress, on the first request.
 """
 
 from __future__ import annotations

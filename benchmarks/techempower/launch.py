@@ -59,6 +59,9 @@ def _gunicorn(worker_class: str, *extra: str) -> tuple[str, ...]:
         "--bind", f"{HOST}:{{port}}",
         "--log-level", "warning",
         "--chdir", str(HERE),
+        # wsgilite's documented gunicorn settings: @app.on_startup runs as each worker starts.
+        # The same for every framework's app (it only starts wsgilite Apps; the others have none).
+        "--config", "python:wsgilite.gunicorn",
         "{module}:app",
     )  # fmt: skip
 

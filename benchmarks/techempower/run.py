@@ -399,10 +399,11 @@ def readme_section(
     if probes:
         parts += [
             "",
-            "#### Start-up work on the first request (`@app.on_startup`, issue 14 item 6)",
+            "#### Start-up work and the first request (`@app.on_startup`, issue 14 item 6)",
             "",
             "Fresh servers, booted, no request yet. *1st request*: one worker, its first GET /db "
-            "(wsgilite opens its pool and loads 10,000 rows there; Falcon did both at import). "
+            "(wsgilite opened its pool and loaded 10,000 rows in `@app.on_startup`, run as the "
+            "worker started by `-c python:wsgilite.gunicorn`; Falcon did both at import). "
             f"*Cold window*: {args.workers} workers, the first {args.duration} s of wrk on /db, "
             "then the next (warm).",
             "",

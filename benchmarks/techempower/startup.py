@@ -1,9 +1,9 @@
-"""What per-process start-up work costs when it runs on a worker's first request (issue 14, item 6).
+"""Whether per-process start-up work lands on a worker's first request (issue 14, item 6).
 
 wsgilite's app makes its pool and loads its World cache (10,000 rows) in `@app.on_startup`, which
-today runs on each worker's first request; Falcon's app does the same work at import, in the
-worker, before it accepts. For each gunicorn worker class this probe measures, on fresh servers
-that had time to boot and got no request yet:
+gunicorn runs as each worker starts with `-c python:wsgilite.gunicorn`; Falcon's app does the same
+work at import, in the worker, before it accepts. For each gunicorn worker class this probe
+measures, on fresh servers that had time to boot and got no request yet:
 
 - **first request**: one worker; the latency of its first GET /db against the median of the next
   20, and the cache loads PostgreSQL ran meanwhile;
