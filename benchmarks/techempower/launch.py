@@ -41,12 +41,28 @@ class ServerKind:
 
     name: str
     description: str
-    command: tuple[str, ...]  # {module}, {port}, {workers}, {threads} are filled in
+    # {module}, {port}, {workers}, {threads} and {per_worker} (connections) are filled in
+    command: tuple[str, ...]
     pool_size: int
 
-    def argv(self, module: str, port: int, workers: int, threads: int) -> list[str]:
-        values = {"module": module, "port": port, "workers": workers, "threads": threads}
+    def argv(
+        self, module: str, port: int, workers: int, threads: int, connections: int = 32
+    ) -> list[str]:
+        values = {"module": module, "port": port, "workers": workers, "threads": threads,
+                  "per_worker": per_worker(workers, threads, connections)}  # fmt: skip
         return [part.format(**values) for part in self.command]
+
+    def described(self, workers: int, threads: int, connections: int) -> str:
+        return self.description.format(
+            threads=threads, per_worker=per_worker(workers, threads, connections)
+        )
+
+
+def per_worker(workers: int, threads: int, connections: int) -> int:
+    """The connections one worker may hold: its share of wrk's, plus one per thread."""
+    # Never all of them: gthread and gevent workers keep whatever they accepted first, and one
+    # worker holding most of the 32 keep-alive connections halved a run's req/s.
+    return -(-connections // workers) + threads
 
 
 def _gunicorn(worker_class: str, *extra: str) -> tuple[str, ...]:
@@ -80,14 +96,16 @@ SERVER_KINDS: dict[str, ServerKind] = {
         ),
         ServerKind(
             "gthread",
-            "gunicorn 'gthread' workers, {threads} threads each, keep-alive",
-            _gunicorn("gthread", "--threads", "{threads}"),
+            "gunicorn 'gthread' workers, {threads} threads each, keep-alive, at most "
+            "{per_worker} connections each",
+            _gunicorn("gthread", "--threads", "{threads}", "--worker-connections", "{per_worker}"),
             pool_size=THREADS,
         ),
         ServerKind(
             "gevent",
-            f"gunicorn 'gevent' workers, 1000 connections each, {GEVENT_POOL} database connections",
-            _gunicorn("gevent", "--worker-connections", "1000"),
+            "gunicorn 'gevent' workers, at most {per_worker} connections each, "
+            f"{GEVENT_POOL} database connections",
+            _gunicorn("gevent", "--worker-connections", "{per_worker}"),
             pool_size=GEVENT_POOL,
         ),
         ServerKind(
@@ -177,13 +195,14 @@ class Servers:
 
     workers: int = 2
     threads: int = THREADS
+    connections: int = 32  # wrk's: each worker may hold its share (see ServerKind.argv)
     log_folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="te-logs-")))
     running: list[Server] = field(default_factory=list)
 
     def start(self, framework: str, kind: ServerKind, dsn: str) -> Server:
         """Start `framework`'s app under `kind` on a free port (returns before it is ready)."""
         port = free_port()
-        argv = kind.argv(MODULES[framework], port, self.workers, self.threads)
+        argv = kind.argv(MODULES[framework], port, self.workers, self.threads, self.connections)
         log = self.log_folder / f"{kind.name}-{framework}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(

@@ -135,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = False
     postgres = ""
     rng = random.Random(args.seed)
-    servers = launch.Servers(workers=args.workers, threads=args.threads)
+    servers = launch.Servers(
+        workers=args.workers, threads=args.threads, connections=args.connections
+    )
     try:
         with pgcluster.running() as cluster:
             postgres = cluster.version
@@ -365,7 +367,8 @@ def readme_section(
         "",
         "Servers: "
         + "; ".join(
-            f"`{kind.name}`: {kind.description.format(threads=args.threads)}" for kind in kinds
+            f"`{kind.name}`: {kind.described(args.workers, args.threads, args.connections)}"
+            for kind in kinds
         )
         + ".",
         "",
