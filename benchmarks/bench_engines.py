@@ -17,7 +17,8 @@ from typing import Annotated, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from wsgilite.kinds import Field, kind_of
+from wsgilite.kinds import kind_of
+from wsgilite.markers import Field
 
 BODY = b'{"name": "Ada", "age": 36, "tags": ["a", "b"]}'
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from wsgilite import App, Request, compiled, kinds
+from wsgilite.markers import FieldError
 from wsgilite.params import Field, Header, Query
 
 
@@ -118,8 +119,8 @@ BODIES = (
 )
 
 
-def read(kind: kinds.Kind, value: Any) -> tuple[Any, list[kinds.FieldError]]:
-    errors: list[kinds.FieldError] = []
+def read(kind: kinds.Kind, value: Any) -> tuple[Any, list[FieldError]]:
+    errors: list[FieldError] = []
     return kind.from_json(value, "body", "", errors), errors
 
 

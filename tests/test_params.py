@@ -8,6 +8,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http import HTTPStatus
 from typing import Annotated, Any, Literal, TypedDict
 
 import pytest
@@ -263,6 +264,29 @@ def test_a_dataclass_body_is_decoded_and_a_model_answered(app: App, client: Clie
     assert response.status_code == 201
     assert response.mimetype == "application/json"
     assert response.json == {"id": 1, "name": "Ada", "born": None}
+
+
+@pytest.mark.parametrize("status", [HTTPStatus.CREATED, 201])
+def test_a_declared_status_and_a_returned_model_or_subclass(
+    app: App, client: Client, status: int
+) -> None:
+    @dataclass
+    class Admin(User):
+        role: str = "admin"
+
+    @app.post("/users/<int:user_id>", status_code=status)
+    def create_user(request: Request, user_id: int) -> User:
+        born = datetime.date(1815, 12, 10)
+        return User(user_id, "Ada", born) if user_id == 1 else Admin(user_id, "Bob")
+
+    user = client.post("/users/1")
+    admin = client.post("/users/2")
+
+    assert (user.status_code, user.mimetype) == (201, "application/json")
+    assert user.json == {"id": 1, "name": "Ada", "born": "1815-12-10"}
+    # A subclass is sent whole, with its own fields.
+    assert (admin.status_code, admin.json) == (201, {"id": 2, "name": "Bob", "born": None,
+                                                     "role": "admin"})  # fmt: skip
 
 
 def test_every_bad_body_field_is_listed_with_its_path(app: App, client: Client) -> None:

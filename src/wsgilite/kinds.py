@@ -25,84 +25,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from . import compiled
-
-# -- Markers: where a value comes from, and what it must satisfy ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """Constraints on a value: `Annotated[int, Field(ge=1)]`; inside a model as well."""
-
-    alias: str | None = None
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: str | None = None
-    description: str | None = None
-
-    location: typing.ClassVar[str] = ""
-
-
-class Query(Field):
-    """A query-string parameter: `Annotated[int, Query(ge=1, le=100)]`."""
-
-    location = "query"
-
-
-class Path(Field):
-    """A path variable, with constraints."""
-
-    location = "path"
-
-
-class Header(Field):
-    """A request header; the name is the parameter's, `_` as `-`: `user_agent` is User-Agent."""
-
-    location = "header"
-
-
-class Cookie(Field):
-    """A cookie, by the parameter's name (or `alias`)."""
-
-    location = "cookie"
-
-
-class Body(Field):
-    """The JSON body (any type; a dataclass or TypedDict parameter is the body without it)."""
-
-    location = "body"
-
-
-class Form(Field):
-    """The body as a form (urlencoded or multipart), for a flat dataclass or TypedDict."""
-
-    location = "body"
-
-
-# -- Failures --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One failing value: where it was, its name, what is wrong, and the type it must have."""
-
-    location: str
-    name: str
-    message: str
-    type: str
-
-    def as_dict(self) -> dict[str, str]:
-        """Return this error as it appears in the problem body."""
-        return {"location": self.location, "name": self.name, "message": self.message,
-                "type": self.type}  # fmt: skip
-
-
-class Invalid(Exception):
-    """A scalar value that failed: the message for its FieldError."""
-
+from .markers import Field, FieldError, Invalid, alias_of
 
 # -- Kinds: how a type is read from text and from JSON, and its schema ----------------------------
 
@@ -514,7 +437,7 @@ def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
                 default = _Factory(item.default_factory)
             annotation = hints[item.name]
             field_kind = kind_of(annotation, owner, seen)
-            fields.append((item.name, _alias(annotation, item.name), field_kind, default))
+            fields.append((item.name, alias_of(annotation, item.name), field_kind, default))
         build: Callable[..., Any] = cls
     else:
         required = cls.__required_keys__  # type: ignore[attr-defined]
@@ -525,7 +448,7 @@ def _model(cls: type, owner: str, seen: dict[Any, Kind]) -> Kind:
                 default = _MISSING if get_origin(annotation) is typing.Required else _OMITTED
                 annotation = get_args(annotation)[0]
             fields.append(
-                (name, _alias(annotation, name), kind_of(annotation, owner, seen), default)
+                (name, alias_of(annotation, name), kind_of(annotation, owner, seen), default)
             )
         build = dict
     layout = tuple(fields)
@@ -601,40 +524,3 @@ class _Factory:
     """A dataclass field's default_factory: called for each value built."""
 
     make: Callable[[], Any]
-
-
-def _alias(annotation: Any, name: str) -> str:
-    if get_origin(annotation) is Annotated:
-        for extra in get_args(annotation)[1:]:
-            if isinstance(extra, Field) and extra.alias:
-                return extra.alias
-    return name
-
-
-def mark_of(annotation: Any) -> Field | None:
-    if get_origin(annotation) is Annotated:
-        for extra in get_args(annotation)[1:]:
-            if isinstance(extra, Field):
-                return extra
-    return None
-
-
-def strip_annotated(annotation: Any) -> Any:
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation
-
-
-def is_model(annotation: Any) -> bool:
-    annotation = strip_annotated(annotation)
-    if get_origin(annotation) is list:
-        args = get_args(annotation)
-        return bool(args) and is_model(args[0])
-    return isinstance(annotation, type) and (
-        dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation)
-    )
-
-
-def is_optional(annotation: Any) -> bool:
-    annotation = strip_annotated(annotation)
-    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)

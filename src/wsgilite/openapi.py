@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from .kinds import Kind, is_model, kind_of
+from .kinds import Kind, kind_of
+from .markers import is_model
 from .params import PROBLEM_TYPE, Plan
 from .response import HTML_UTF8, JSON_TYPE, Response, json_bytes
 from .routes import VARIABLE_PARTS

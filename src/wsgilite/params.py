@@ -6,7 +6,8 @@ text becomes that type, and which constraints it must meet. Per request, the pla
 value, collects every failure, and raises `ValidationFailed` (422, RFC 9457 problem JSON) listing
 them all, or calls the handler. A return annotation that is a dataclass, TypedDict or a `list[...]`
 of one is serialised by the plan. Types are converted by kinds.py, the engine, on the standard
-library (benchmarks/README.md says why). routes.py imports this module only for a handler that
+library (benchmarks/README.md says why), from the markers of markers.py; a valid request is read
+by the functions compiled.py generates. routes.py imports this module only for a handler that
 needs it; the App, the router and plain handlers never see it.
 """
 
@@ -24,22 +25,19 @@ from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from . import compiled
 from .bodies import SafeJSON
-from .kinds import (
-    FAILED,
+from .kinds import FAILED, Errors, Kind, kind_of
+from .markers import (
     Body,
     Cookie,
-    Errors,
     Field,
     FieldError,
     Form,
     Header,
     Invalid,
-    Kind,
     Path,
     Query,
     is_model,
     is_optional,
-    kind_of,
     mark_of,
     strip_annotated,
 )
@@ -156,9 +154,15 @@ class Plan:
             var = f"v{index}"
             arguments.append(f"{p.name}={var}")
             names[f"p{index}"], names[f"kind{index}"] = p, p.kind
-            if p.location == "query" and not p.many and p.kind.from_text is not None:
+            if p.location in ("query", "header") and not p.many and p.kind.from_text is not None:
                 names[f"text{index}"] = p.kind.from_text
-                lines += [f"    {var} = args.get({p.key!r})", f"    if {var} is None:",
+                source = f"args.get({p.key!r})"
+                if p.location == "header":  # as EnvironHeaders finds it, without making one
+                    name = p.key.upper().replace("-", "_")
+                    if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                        name = f"HTTP_{name}"
+                    source = f"request.environ.get({name!r})"
+                lines += [f"    {var} = {source}", f"    if {var} is None:",
                           f"        {slow}" if p.required else
                           f"        {var} = default(p{index}, None)",
                           "    else:", f"        try:\n            {var} = text{index}({var})",
@@ -193,12 +197,12 @@ class Plan:
                           f"    if errors:\n        {slow}"]  # fmt: skip
         arguments += [f"{name}=params[{name!r}]" for name in self._passthrough]
         lines.append(f"    result = handler(request, {', '.join(arguments)})")
-        if self._model is not None:
+        if self._model is not None and (self.status is None or isinstance(self.status, int)):
             # PERF: the dataclass it returns as a dict, which make_response encodes directly.
             names["model"] = self._model
             attributes = [item.name for item in dataclasses.fields(self._model)]
             fields = ", ".join(f"{name!r}: result.{name}" for name in attributes)
-            names["status"] = self.status
+            names["status"] = None if self.status is None else int(self.status)  # HTTPStatus too
             made = f"{{{fields}}}" if self.status is None else f"({{{fields}}}, status)"
             lines.append(f"    if type(result) is model:\n        return {made}")
         lines.append("    return result" if self._plain_result else "    return respond(result)")
