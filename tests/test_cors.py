@@ -154,7 +154,13 @@ def test_any_origin_answers_a_star_without_vary(app: App, client: Client) -> Non
 
 
 def test_a_function_decides_the_origin(app: App, client: Client) -> None:
-    CORS(app, origins=lambda origin: origin.endswith(".example.com"))
+    asked: list[str] = []
+
+    def check(origin: str) -> bool:
+        asked.append(origin)
+        return origin.endswith(".example.com")
+
+    CORS(app, origins=check)
 
     @app.get("/")
     def index(request: Request) -> str:
@@ -165,6 +171,8 @@ def test_a_function_decides_the_origin(app: App, client: Client) -> None:
 
     assert good.headers["Access-Control-Allow-Origin"] == "https://a.example.com"
     assert "Access-Control-Allow-Origin" not in bad.headers
+    assert good.headers["Vary"] == bad.headers["Vary"] == "Origin"
+    assert asked == ["https://a.example.com", "https://example.com.evil.net"]  # once each
 
 
 def test_error_answers_carry_cors_headers(app: App, client: Client) -> None:

@@ -109,13 +109,20 @@ class CORS:
         environ = request.environ
         origin: str | None = environ.get("HTTP_ORIGIN")
         if origin is not None and request.method != "OPTIONS":
-            # PERF: a listed origin (or any) on an answer with only its type and length: the
-            # pairs prepared at setup are appended at once (~1.5 µs less).
-            pairs = self._prepared.get(origin, self._anyone)
             items = header_items(response.headers)
-            if pairs is not None and _plain(items):
-                items.extend(pairs)
-                return response
+            if _plain(items):
+                # PERF: an allowed origin on an answer with only its type and length: the pairs
+                # (prepared at setup for a listed origin, or any) are appended at once.
+                pairs = self._prepared.get(origin, self._anyone)
+                if pairs is None and self.check is not None:  # asked once, here
+                    if not self.check(origin):
+                        items.append(("Vary", "Origin"))
+                        return response
+                    allowed = ("Access-Control-Allow-Origin", check_header_value(origin))
+                    pairs = (("Vary", "Origin"), allowed, *self._extra)
+                if pairs is not None:
+                    items.extend(pairs)
+                    return response
         return self._add_headers(request, response, origin)
 
     def _add_headers(self, request: Request, response: Response, origin: str | None) -> Response:

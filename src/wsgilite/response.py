@@ -155,7 +155,12 @@ def fill(
             key = name.lower()
             if key == "content-length":
                 return False
-            if _UNSENDABLE.search(name) or _UNSENDABLE.search(value):
+            # PERF: printable ASCII (most names and values) is sendable, known by C calls alone;
+            # the regex looks closer at the rest (a tab, a latin-1 letter).
+            text = name + value
+            if not (text.isascii() and text.isprintable()) and (
+                _UNSENDABLE.search(name) or _UNSENDABLE.search(value)
+            ):
                 check_header_value(name)
                 check_header_value(value)  # raises, naming what is wrong
             if key == "content-type":

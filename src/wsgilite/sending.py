@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 
 _NAME = operator.itemgetter(0)
-# The names responses usually carry, in their usual spelling (not Location: see send).
+# The names responses usually carry, in their usual spelling.
 _USUAL = frozenset({
     "Content-Type", "Content-Length", "Vary", "Cache-Control", "ETag", "Last-Modified",
-    "Expires", "Set-Cookie", "Content-Encoding", "Content-Disposition", "Content-Language",
-    "Accept-Ranges", "Content-Range", "Allow", "WWW-Authenticate", "Retry-After", "Link",
+    "Expires", "Location", "Set-Cookie", "Content-Encoding", "Content-Disposition",
+    "Content-Language", "Accept-Ranges", "Content-Range", "Allow", "WWW-Authenticate",
+    "Retry-After", "Link",
     "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
     "Access-Control-Expose-Headers", "Access-Control-Allow-Methods",
     "Access-Control-Allow-Headers", "Access-Control-Max-Age", "RateLimit-Limit",
@@ -65,10 +66,12 @@ def send(
         headers = [*items, *defaults.pairs]
         sized = True
     elif defaults.usual.issuperset(names := list(map(_NAME, items))):
-        # PERF: every name is a usual spelling that is no default's and not Location (an answer
-        # a hook added CORS or cache headers to): nothing to lower or merge (~2 µs).
+        # PERF: every name is a usual spelling that no default replaces (an answer a hook added
+        # CORS or cache headers to, a redirect): nothing to lower or merge (~2 µs).
         headers = [*items, *defaults.pairs]
         sized = "Content-Length" in names
+        if "Location" in names:  # werkzeug would make a non-ASCII one a URI; redirect() did
+            sized = sized and items[names.index("Location")][1].isascii()
     else:
         lowered = [name.lower() for name in names]
         headers = list(items)
