@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .response import Response, add_vary, check_header_value, replace_headers
+from .response import Response, add_vary, check_header_value, is_plain, replace_headers
 from .werkzeug_private import header_items
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class CORS:
         origin: str | None = environ.get("HTTP_ORIGIN")
         if origin is not None and request.method != "OPTIONS":
             items = header_items(response.headers)
-            if _plain(items):
+            if is_plain(items):
                 # PERF: an allowed origin on an answer with only its type and length: the pairs
                 # (prepared at setup for a listed origin, or any) are appended at once.
                 pairs = self._prepared.get(origin, self._anyone)
@@ -149,7 +149,7 @@ class CORS:
         return response
 
     def _vary(self, items: list[tuple[str, str]], response: Response) -> None:
-        if _plain(items):
+        if is_plain(items):
             items.append(("Vary", "Origin"))
         else:
             add_vary(response.headers, "Origin")
@@ -182,8 +182,3 @@ class CORS:
         if self._max_age is not None:
             headers["Access-Control-Max-Age"] = self._max_age
         return response
-
-
-def _plain(items: list[tuple[str, str]]) -> bool:
-    # The two headers of every plain answer, and nothing CORS would have to merge with.
-    return len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length"

@@ -119,6 +119,11 @@ class Response(_WerkzeugResponse):
 _UNSENDABLE = re.compile("[\r\n\x00]|[^\x00-\xff]")
 
 
+def is_plain(items: HeaderList) -> bool:
+    """Return whether `items` are just the Content-Type and Content-Length that fill sets."""
+    return len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length"
+
+
 def fill(
     response: _WerkzeugResponse,
     body: bytes,
