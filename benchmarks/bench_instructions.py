@@ -11,7 +11,8 @@ path; it is not a time (a cache miss costs more than an add), so bench.py stays 
 
 Cases: `typed:<app>` is bench_typed.py's POST (apps: wsgilite, by-hand, falcon), `cors:<app>`
 is bench_batteries.py's GET /plaintext with an Origin (apps: wsgilite, wsgilite-cors, falcon,
-falcon-cors).
+falcon-cors). `scenario:<name>:<framework>` is bench.py's scenario `<name>` (core, styles
+or routes) on `<framework>` (wsgilite, falcon, bottle, flask).
 """
 
 from __future__ import annotations
@@ -69,6 +70,25 @@ def _cors(name: str) -> Callable[[], None]:
     return lambda: _drain(app(dict(template), _start))
 
 
+def _scenario(name: str) -> Callable[[], None]:
+    import bench
+    import bench_scenarios
+
+    scenario_name, framework = name.split("/")
+    app = bench.load_apps({scenario_name: [framework]})[0][framework][scenario_name]
+    scenario = bench_scenarios.SCENARIOS[scenario_name]
+    template = scenario.environ()
+    body = scenario.body
+
+    def one() -> None:
+        environ = template.copy()
+        if body is not None:
+            environ["wsgi.input"] = io.BytesIO(body)
+        _drain(app(environ, _start))
+
+    return one
+
+
 def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
     return None
 
@@ -83,8 +103,8 @@ def _drain(body: Any) -> None:
 
 def serve(case: str, count: int) -> None:
     """Answer 50 requests, then `count` more (run inside callgrind)."""
-    group, name = case.split(":")
-    one = {"typed": _typed, "cors": _cors}[group](name)
+    group, name = case.split(":", 1)
+    one = {"typed": _typed, "cors": _cors, "scenario": _scenario}[group](name.replace(":", "/"))
     gc.collect()
     gc.disable()
     for _ in range(50 + count):

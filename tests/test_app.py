@@ -119,6 +119,66 @@ def test_security_headers_are_on_by_default_and_configurable(app: App, client: C
     assert "X-Frame-Options" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("content_type", "framed"),
+    [
+        ("text/html; charset=utf-8", True),
+        ("application/xhtml+xml", True),
+        ("image/svg+xml", True),
+        ("application/pdf", True),
+        ("application/x-unheard-of", True),  # a type it does not know is treated as a page
+        ("application/json", False),
+        ("application/problem+json", False),
+        ("text/plain; charset=utf-8", False),
+        ("TEXT/CSS", False),
+        ("text/javascript", False),
+        ("image/png", False),
+        ("font/woff2", False),
+        ("video/mp4", False),
+        ("application/octet-stream", False),
+    ],
+)
+def test_x_frame_options_goes_on_pages_and_nosniff_on_everything(
+    app: App, client: Client, content_type: str, framed: bool
+) -> None:
+    @app.get("/")
+    def index(request: Request) -> Response:
+        return Response(b"body", content_type=content_type)
+
+    @app.get("/usual")
+    def usual(request: Request) -> tuple[bytes, dict[str, str]]:
+        return b"body", {"Content-Type": content_type, "Cache-Control": "no-store"}
+
+    @app.get("/unusual")
+    def unusual(request: Request) -> tuple[bytes, list[tuple[str, str]]]:
+        return b"body", [("content-type", content_type), ("X-Custom", "1")]
+
+    for path in ("/", "/usual", "/unusual"):
+        response = client.get(path)
+        assert response.headers["Content-Type"] == content_type
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert ("X-Frame-Options" in response.headers) is framed
+
+
+def test_x_frame_options_set_by_config_follows_the_page_rule_whatever_its_case(
+    app: App, client: Client
+) -> None:
+    app.config["SECURITY_HEADERS"] = {"x-frame-options": "DENY", "Referrer-Policy": "no-referrer"}
+
+    @app.get("/page")
+    def page(request: Request) -> str:
+        return "page"
+
+    @app.get("/data")
+    def data(request: Request) -> dict[str, int]:
+        return {"id": 1}
+
+    assert client.get("/page").headers["X-Frame-Options"] == "DENY"
+    assert "X-Frame-Options" not in client.get("/data").headers
+    assert client.get("/data").headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/page").headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_an_untrusted_host_is_400(app: App, client: Client) -> None:
     app.config["TRUSTED_HOSTS"] = ["example.org"]
 

@@ -41,7 +41,8 @@ DESCRIPTIONS: dict[str, str] = {
     "SEND_FILE_MAX_AGE_DEFAULT": "Cache-Control max-age of static files (seconds or a "
     "timedelta); `None` sends none, so browsers revalidate with the ETag",
     "TRUSTED_HOSTS": "a list of accepted `Host` values; any other is a 400",
-    "SECURITY_HEADERS": "headers added to every response that does not set them",
+    "SECURITY_HEADERS": "headers added to every response that does not set them "
+    "(X-Frame-Options only to pages: HTML, SVG, PDF...)",
     "ACCESS_LOG": "one line per request on the `wsgilite` logger (configure logging to see it)",
     "SERVER_NAME": "host of `app.url_for(..., _external=True)` outside a request",
     "PREFERRED_URL_SCHEME": "scheme of `app.url_for(..., _external=True)` outside a request",

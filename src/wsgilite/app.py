@@ -28,14 +28,13 @@ from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, error_response
 from .logs import log_access, log_crash
 from .request import Request
-from .response import Response, check_header_value, make_response
+from .response import Response, check_sendable, make_response
 from .routes import Decorators, Hooks, Route, Router, check_callable
 from .routing import RouteTable
 from .sending import DefaultHeaders, send
 from .sessions import SessionCookies
 from .static import send_static
 from .templating import TemplateResponse, Templates
-from .werkzeug_private import header_items
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -71,6 +70,7 @@ class App(Decorators):
         self._headers: tuple[object, DefaultHeaders] = (None, DefaultHeaders())
         _APPS.add(self)
         self.sessions = SessionCookies(self.config)
+        self._request_type = self._bind_requests()
         folders = [os.path.join(self.root_path, template_folder)] if template_folder else []
         self.templates = Templates(folders, lambda: bool(self.config["DEBUG"]))
         self.static_folder = os.path.join(self.root_path, static_folder) if static_folder else None
@@ -152,14 +152,17 @@ class App(Decorators):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one WSGI request."""
-        request = self.request_class(environ, self.config, self.sessions, self.table, self)
+        request = self._request_type(environ)
         route: Route | None = None
         error: BaseException | None = None
+        hooks = self.hooks  # PERF: below, a step with nothing to do is not called
         try:
-            self._admit(request)
+            self._admit(request, environ)
             route, params = self.table.match(request.method, request.path)
             request.route, request.path_params = route, params
-            response = self._before(request, route)
+            response = None
+            if hooks.before or route.scope.before or request.method in UNSAFE_METHODS:
+                response = self._before(request, route)
             if response is None:
                 if route.call is None:
                     result = route.handler(request, **params) if params else route.handler(request)
@@ -171,25 +174,36 @@ class App(Decorators):
             response = self._error_response(request, exc, route)
         try:
             # After-hooks run on error responses too, so headers they add survive abort().
-            response = self._after(request, response, route)
+            if (
+                error is not None
+                or hooks.after
+                or route.scope.after  # type: ignore[union-attr] # a route matched: no error
+                or request.loaded_session is not None
+            ):
+                response = self._after(request, response, route)
         except Exception as exc:
             error = error or exc
             response.close()  # a static file it held is released now, not at collection
             response = self._error_response(request, exc, route)
-        if self.hooks.teardown or (route is not None and route.scope.teardown):
+        if hooks.teardown or (route is not None and route.scope.teardown):
             self._teardown(request, route, error)
         return self._send(request, response, environ, start_response)
 
-    def _admit(self, request: Request) -> None:
+    def _bind_requests(self) -> type[Request]:
+        # The class of this app's requests: `request_class`, with the app's config, session
+        # store and URL table as class attributes (set again at start, if it was replaced).
+        return self.request_class.bound(self.config, self.sessions, self.table, self)
+
+    def _admit(self, request: Request, environ: WSGIEnvironment) -> None:
         # Before anything reads the request: startup hooks, the Host header, the body's size.
         if not self._started:
             self._start()
         if self.config["TRUSTED_HOSTS"]:
             request.host  # noqa: B018 - raises SecurityError (400) for an untrusted Host
         # A body declared chunked that the server did not decode: 411, never read as empty.
-        if "HTTP_TRANSFER_ENCODING" in request.environ:
-            check_framing(request.environ)
-        if request.environ.get("CONTENT_LENGTH"):
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            check_framing(environ)
+        if environ.get("CONTENT_LENGTH"):
             # Answered before the handler: a body past the limit is refused even unread.
             limit = request.max_content_length
             length = request.content_length
@@ -201,11 +215,10 @@ class App(Decorators):
         # first; the first hook that returns a value answers instead of the handler.
         if route.csrf and request.method in UNSAFE_METHODS:
             self._check_csrf(request)
-        if self.hooks.before or route.scope.before:
-            for hook in (*self.hooks.before, *route.scope.before):
-                result = hook(request)
-                if result is not None:
-                    return make_response(result, hook, request)
+        for hook in (*self.hooks.before, *route.scope.before):
+            result = hook(request)
+            if result is not None:
+                return make_response(result, hook, request)
         return None
 
     def _error_response(self, request: Request, exc: Exception, route: Route | None) -> Response:
@@ -229,9 +242,8 @@ class App(Decorators):
                 response = result if result is response else make_response(result, hook, request)
         if request.loaded_session is not None:
             self.sessions.save(request, response)
-        for _, value in header_items(response.headers):
-            if not value.isascii():  # however it was set, a header must be latin-1 to send
-                check_header_value(value)
+        # make_response checked the headers of a response it made; a hook or an error may not.
+        check_sendable(response)
         return response
 
     def _teardown(self, request: Request, route: Route | None, error: BaseException | None) -> None:
@@ -257,7 +269,7 @@ class App(Decorators):
         source, defaults = self._headers
         if source is not self.config["SECURITY_HEADERS"]:
             defaults = self._default_headers()
-        body = send(response, environ, start_response, defaults)
+        body = send(response, environ, start_response, defaults, request.method == "HEAD")
         if request.has_open_files:
             # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
             if type(body) is list:
@@ -304,6 +316,8 @@ class App(Decorators):
         with lock:
             if self._started:
                 return
+            if self._request_type.__base__ is not self.request_class:
+                self._request_type = self._bind_requests()
             for hook in self.startup_hooks:
                 hook(self)
             self._started = True

@@ -146,14 +146,15 @@ class Request(_WerkzeugRequest):
     has_open_files = False
     form_data_parser_class = FormParser
 
-    def __init__(
-        self,
-        environ: WSGIEnvironment,
-        config: Mapping[str, Any] | None = None,
-        sessions: SessionCookies | None = None,
-        urls: RouteTable | None = None,
-        app: Any = None,
-    ) -> None:
+    #: The app's config, session store and URL table; an App's requests are of a subclass
+    #: that sets them (see `bound`), a request made by hand has the defaults.
+    config: Mapping[str, Any] = DEFAULTS
+    sessions: SessionCookies | None = None
+    urls: RouteTable | None = None
+    #: The App answering this request, for your own code (the framework never uses it).
+    app: Any = None
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
         # PERF: werkzeug's __init__ reads eight values eagerly (~2.5 µs); routing needs only the
         # method and path, the rest are read on first use below.
         self.environ = environ
@@ -162,11 +163,16 @@ class Request(_WerkzeugRequest):
         if path[0] != "/" or path[:2] == "//" or not path.isascii():
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
-        self.config = DEFAULTS if config is None else config
-        self.sessions = sessions
-        self.urls = urls
-        #: The App answering this request, for your own code (the framework never uses it).
-        self.app = app
+
+    @classmethod
+    def bound(
+        cls, config: Mapping[str, Any], sessions: SessionCookies, urls: RouteTable, app: Any
+    ) -> type[Request]:
+        """Return a subclass whose requests belong to an app: its config, sessions and URLs."""
+        # PERF: four class attributes instead of four per request (~0.3 µs).
+        namespace = {"config": config, "sessions": sessions, "urls": urls, "app": app,
+                     "__module__": cls.__module__, "__qualname__": cls.__qualname__}  # fmt: skip
+        return type(cls.__name__, (cls,), namespace)
 
     @property
     def endpoint(self) -> str | None:

@@ -75,6 +75,13 @@ def check_header_value(value: str) -> str:
     return value
 
 
+def check_sendable(response: _WerkzeugResponse) -> None:
+    """Raise UnsafeHeaderValue if a header of `response`, however it was set, cannot be sent."""
+    for _, value in header_items(response.headers):
+        if not value.isascii():  # PEP 3333: a header must be latin-1 to send
+            check_header_value(value)
+
+
 @functools.lru_cache(maxsize=64)
 def _content_type(mimetype: str) -> str:
     return check_header_value(get_content_type(mimetype, "utf-8"))
@@ -151,23 +158,17 @@ def fill(
             pairs = headers  # type: ignore[assignment]
         else:
             return False
+        known = _SENDABLE
         for pair in pairs:
-            if type(pair) is not tuple or len(pair) != 2:
+            # PERF: a pair seen before is known sendable, with its lowered name (~1 µs a pair).
+            try:
+                key = known.get(pair)
+            except TypeError:  # a list, or a list of values: werkzeug's __init__ takes it
                 return False
-            name, value = pair
-            if type(value) is not str or type(name) is not str:
-                return False
-            key = name.lower()
-            if key == "content-length":
-                return False
-            # PERF: printable ASCII (most names and values) is sendable, known by C calls alone;
-            # the regex looks closer at the rest (a tab, a latin-1 letter).
-            text = name + value
-            if not (text.isascii() and text.isprintable()) and (
-                _UNSENDABLE.search(name) or _UNSENDABLE.search(value)
-            ):
-                check_header_value(name)
-                check_header_value(value)  # raises, naming what is wrong
+            if key is None:
+                key = _sendable_name(pair)
+                if key is None:
+                    return False
             if key == "content-type":
                 if override:
                     continue
@@ -178,6 +179,34 @@ def fill(
     items.append(("Content-Length", str(len(body))))
     init_response(response, body, line, status, items, direct_passthrough)
     return True
+
+
+# (name, value) header pairs found sendable, to their lowered names; bounded, as values vary.
+_SENDABLE: dict[tuple[str, str], str] = {}
+
+
+def _sendable_name(pair: object) -> str | None:
+    # The lowered name of a (str, str) pair that fill may send as it is; None for anything
+    # werkzeug's __init__ must handle; UnsafeHeaderValue for a value no server can send.
+    if type(pair) is not tuple or len(pair) != 2:
+        return None
+    name, value = pair
+    if type(value) is not str or type(name) is not str:
+        return None
+    text = name + value
+    # Printable ASCII (most names and values) is sendable, known by C calls alone; the regex
+    # looks closer at the rest (a tab, a latin-1 letter).
+    if not (text.isascii() and text.isprintable()) and (
+        _UNSENDABLE.search(name) or _UNSENDABLE.search(value)
+    ):
+        check_header_value(name)
+        check_header_value(value)  # raises, naming what is wrong
+    key = name.lower()
+    if key == "content-length":
+        return None  # werkzeug's __init__ checks it against the body
+    if len(_SENDABLE) < 1024:
+        _SENDABLE[pair] = key
+    return key
 
 
 # A dataclass's field names, by class, for _json_default.
@@ -271,6 +300,7 @@ def make_response(
         if isinstance(result, _WerkzeugResponse):
             if request is not None and getattr(result, "needs_request", False):
                 result.complete(request)  # type: ignore[attr-defined]
+            check_sendable(result)  # made elsewhere: its headers are not known good
             return result  # type: ignore[return-value]
         return _other_body(result, handler)
     status: int | str | None = None
@@ -285,29 +315,30 @@ def make_response(
             headers = extra
     else:
         raise _bad_return(handler, result)
-    if isinstance(body, tuple):
-        raise _bad_return(handler, result)
-    if isinstance(body, _WerkzeugResponse):
-        response: Response = body  # type: ignore[assignment]
-        if status is not None:
-            response.status = status
-        if request is not None and getattr(response, "needs_request", False):
-            response.complete(request)
-    else:
-        # PERF: an int status (200 when the tuple gives none) goes straight into the fast path.
-        code = 200 if status is None else status if type(status) is int else None
-        encoded = encode_body(body)
-        if encoded is None:
-            response = _other_body(body, handler, code)
-        elif code is not None:
+    # PERF: an int status (200 when the tuple gives none) goes straight into the fast path.
+    code = 200 if status is None else status if type(status) is int else None
+    encoded = encode_body(body)  # first: a str, bytes, dict or list is no tuple or Response
+    if encoded is not None:
+        if code is not None:
             # PERF: so do the headers of a dict or a list, with the body's type unless they
             # give one (a list may repeat a name: two Set-Cookie are both sent).
             response = Response.__new__(Response)
             if fill(response, encoded[0], code, headers, encoded[1], override=False):
                 return response
-            response = Response(encoded[0], status=code, content_type=encoded[1])
-        else:
-            response = Response(encoded[0], status=code, content_type=encoded[1])
+        response = Response(encoded[0], status=code, content_type=encoded[1])
+        if code is None:
+            response.status = status  # type: ignore[assignment]
+    elif isinstance(body, tuple):
+        raise _bad_return(handler, result)
+    elif isinstance(body, _WerkzeugResponse):
+        response = body  # type: ignore[assignment]
+        if status is not None:
+            response.status = status
+        if request is not None and getattr(response, "needs_request", False):
+            response.complete(request)
+        check_sendable(response)
+    else:
+        response = _other_body(body, handler, code)
         if status is not None and code is None:
             response.status = status
     if headers:

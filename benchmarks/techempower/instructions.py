@@ -1,0 +1,212 @@
+"""Instructions per request of each server process, by callgrind: the noise-free twin of run.py.
+
+    python benchmarks/techempower/instructions.py                      # every server and test
+    python benchmarks/techempower/instructions.py --servers gevent --tests plaintext,json \\
+        --frameworks bare,wsgilite,falcon --requests 300
+
+wrk's req/s on this machine moved 20-60 % between batches, more than the gaps between frameworks.
+This counts what a request costs the server instead: every app runs under one worker (and
+waitress under its threads) inside valgrind's callgrind; a client on 127.0.0.1 sends warm-up
+requests, callgrind's counters are zeroed in every process of the server, the client sends
+`--requests` more one after another on a keep-alive connection (the server may close it), and the
+counters are dumped. Instructions per request = the dumped total / requests: the server's HTTP
+work, the framework and the app, PostgreSQL's client side included (PostgreSQL itself, in its own
+processes, is not counted). The same PostgreSQL cluster, data and query count as run.py.
+
+It is a ranking tool, not a speed: one request at a time, so no contention, and valgrind runs a
+process about 50 times slower. Every server is stopped by PID at the end, even on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import launch  # noqa: E402
+import load  # noqa: E402
+import pgcluster  # noqa: E402
+
+TESTS = tuple(load.TESTS)
+
+
+def _listed(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        chosen = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in chosen if item not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"choose from {','.join(allowed)}")
+        return [item for item in allowed if item in chosen]
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    frameworks = list(launch.FRAMEWORKS)
+    servers = list(launch.SERVER_KINDS)
+    p.add_argument("--frameworks", type=_listed(frameworks), default=frameworks)
+    p.add_argument("--tests", type=_listed(TESTS), default=list(TESTS))
+    p.add_argument("--servers", type=_listed(servers), default=servers)
+    p.add_argument("--requests", type=int, default=200, help="counted requests per cell")
+    p.add_argument("--warmup", type=int, default=50, help="requests per cell before counting")
+    p.add_argument("--queries", type=int, default=20, help="N of queries, updates, cached")
+    return p
+
+
+def valgrind_argv(argv: list[str], out_folder: Path) -> list[str]:
+    """`argv` run under callgrind, every child process too, each counting into its own file."""
+    return [
+        "valgrind", "--tool=callgrind", "--trace-children=yes", "--quiet",
+        f"--callgrind-out-file={out_folder}/cg.%p", *argv,
+    ]  # fmt: skip
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of process group `pgid`."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path("/proc", entry.name, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def callgrind_control(command: str, pids: list[int]) -> None:
+    for pid in pids:
+        subprocess.run(["callgrind_control", command, str(pid)], capture_output=True, timeout=120)
+
+
+def dumped_total(out_folder: Path, pids: list[int]) -> int:
+    """The instructions in the newest dump of each of `pids` (callgrind's `summary:` line)."""
+    total = 0
+    for pid in pids:
+        dumps = sorted(out_folder.glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))
+        if not dumps:
+            continue  # not a valgrind'ed process (a helper that exec'd nothing)
+        for line in dumps[-1].read_text().splitlines():
+            if line.startswith("summary:"):
+                total += int(line.split()[1])
+    return total
+
+
+class Client:
+    """One keep-alive connection that opens again when the server closes it."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection(launch.HOST, port, timeout=120)
+
+    def get(self, path: str, accept: str) -> None:
+        for attempt in range(2):
+            try:
+                self.connection.request("GET", path, headers={"Accept": accept})
+                response = self.connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"GET {path}: {response.status}")
+                if response.will_close:
+                    self.connection.close()
+                return
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.connection.close()
+                if attempt:
+                    raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def count_server(
+    framework: str, kind: launch.ServerKind, dsn: str, args: argparse.Namespace
+) -> dict[str, float]:
+    """Instructions per request of each test, for one framework under one server kind."""
+    out_folder = Path(tempfile.mkdtemp(prefix="te-callgrind-"))
+    port = launch.free_port()
+    argv = kind.argv(launch.MODULES[framework], port, workers=1, threads=launch.THREADS)
+    log = out_folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            valgrind_argv(argv, out_folder), cwd=HERE,
+            env=launch.server_env(dsn, kind.pool_size), stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    server = launch.Server(framework, kind, port, process, log)
+    figures: dict[str, float] = {}
+    try:
+        launch.wait_ready(server, timeout=300)
+        client = Client(port)
+        for test in args.tests:
+            path, accept = load.TESTS[test]
+            path = path.format(n=args.queries)
+            for _ in range(args.warmup):
+                client.get(path, accept)
+            pids = group_pids(process.pid)
+            callgrind_control("--zero", pids)
+            for _ in range(args.requests):
+                client.get(path, accept)
+            callgrind_control("--dump", pids)
+            figures[test] = dumped_total(out_folder, pids) / args.requests
+        client.close()
+    finally:
+        launch.stop_group(process, timeout=60)
+        shutil.rmtree(out_folder, ignore_errors=True)
+    return figures
+
+
+def table(server: str, counts: dict[str, dict[str, float]], tests: list[str]) -> str:
+    frameworks = list(counts)
+    lines = [
+        f"### {server}: thousand instructions per request (÷ falcon)",
+        "",
+        "| test | " + " | ".join(frameworks) + " |",
+        "|---|" + "---:|" * len(frameworks),
+    ]
+    for test in tests:
+        falcon = counts.get("falcon", {}).get(test)
+        cells = []
+        for name in frameworks:
+            value = counts[name].get(test)
+            if value is None:
+                cells.append("-")
+            elif falcon and name != "falcon":
+                cells.append(f"{value / 1000:,.0f} ({value / falcon:.3f})")
+            else:
+                cells.append(f"{value / 1000:,.0f}")
+        lines.append(f"| {test} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is missing: apt-get install -y valgrind")
+    started = time.monotonic()
+    with pgcluster.running() as cluster:
+        for server in args.servers:
+            kind = launch.SERVER_KINDS[server]
+            counts = {}
+            for framework in args.frameworks:
+                counts[framework] = count_server(framework, kind, cluster.dsn, args)
+                print(f"[{time.monotonic() - started:5.0f} s] {server}/{framework}: done",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            print(table(server, counts, args.tests) + "\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
