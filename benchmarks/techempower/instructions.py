@@ -20,6 +20,7 @@ process about 50 times slower. Every server is stopped by PID at the end, even o
 from __future__ import annotations
 
 import argparse
+import datetime
 import http.client
 import os
 import shutil
@@ -37,6 +38,11 @@ if str(HERE) not in sys.path:
 import launch  # noqa: E402
 import load  # noqa: E402
 import pgcluster  # noqa: E402
+import report  # noqa: E402
+
+README = HERE.parent / "README.md"
+BEGIN = "<!-- techempower-instructions:begin (written by techempower/instructions.py) -->"
+END = "<!-- techempower-instructions:end -->"
 
 TESTS = tuple(load.TESTS)
 
@@ -62,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=200, help="counted requests per cell")
     p.add_argument("--warmup", type=int, default=50, help="requests per cell before counting")
     p.add_argument("--queries", type=int, default=20, help="N of queries, updates, cached")
+    p.add_argument("--write", action="store_true",
+                   help="also put the tables in benchmarks/README.md")  # fmt: skip
     return p
 
 
@@ -196,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is missing: apt-get install -y valgrind")
     started = time.monotonic()
+    tables = []
     with pgcluster.running() as cluster:
         for server in args.servers:
             kind = launch.SERVER_KINDS[server]
@@ -204,7 +213,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 counts[framework] = count_server(framework, kind, cluster.dsn, args)
                 print(f"[{time.monotonic() - started:5.0f} s] {server}/{framework}: done",
                       file=sys.stderr, flush=True)  # fmt: skip
-            print(table(server, counts, args.tests) + "\n", flush=True)
+            tables.append(table(server, counts, args.tests))
+            print(tables[-1] + "\n", flush=True)
+    if args.write:
+        command = "python benchmarks/techempower/instructions.py " + " ".join(argv or sys.argv[1:])
+        intro = (
+            f"`{command.strip()}` on {datetime.date.today()}: {args.requests} requests per cell "
+            f"after {args.warmup}, one worker (waitress: its {launch.THREADS} threads), "
+            f"N = {args.queries}."
+        )
+        report.replace_section(README, "\n\n".join([intro, *tables]), BEGIN, END)
     return 0
 
 

@@ -274,14 +274,14 @@ def draw_chart(
     plt.close(figure)
 
 
-def replace_section(readme: Path, section: str) -> None:
+def replace_section(readme: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     """Put `section` between the markers in `readme` (appended the first time)."""
     text = readme.read_text()
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}\n"
-    if BEGIN in text and END in text:
-        start = text.index(BEGIN)
-        end = text.index(END) + len(END)
-        text = text[:start] + block.rstrip("\n") + text[end:]
+    block = f"{begin}\n{section.rstrip()}\n{end}\n"
+    if begin in text and end in text:
+        start = text.index(begin)
+        end_at = text.index(end) + len(end)
+        text = text[:start] + block.rstrip("\n") + text[end_at:]
     else:
         text = text.rstrip("\n") + "\n\n" + block
     readme.write_text(text)

@@ -223,6 +223,9 @@ class RouteTable:
         self._root = _Node()
         # PERF: a rule without variables is also kept by its whole path: one dict lookup.
         self._static: dict[str, _Node] = {}
+        # PERF: (method, path) -> route, for the static paths answered so far that need
+        # nothing else (no defaults, no redirect): one lookup; emptied whenever a route is added.
+        self._answered: dict[tuple[str, str], Route] = {}
         self._by_endpoint: dict[str, list[Route]] = {}
         self._default_redirects: set[str] = set()  # endpoints with more rules, one with defaults
         self._urls = _URLs(self.converters)
@@ -262,6 +265,7 @@ class RouteTable:
             self._default_redirects.add(route.endpoint)
         self.routes.append(route)
         self._urls.forget(route.endpoint)
+        self._answered.clear()
 
     def _child(self, node: _Node, part: Part) -> _Node:
         if part.static:
@@ -276,6 +280,9 @@ class RouteTable:
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
         """Return the route and converted parameters for `method` and `path`."""
+        route = self._answered.get((method, path))
+        if route is not None:
+            return route, {}
         node = self._static.get(path)
         if node is not None:
             target = node.targets.get(method)
@@ -284,6 +291,7 @@ class RouteTable:
                 route = target.route
                 if route.defaults or route.endpoint in self._default_redirects:
                     return self._finish(target, [], method, path)
+                self._answered[method, path] = route
                 return route, {}
         parts = path[1:].split("/")
         found = _first_path(self._root, parts, method)
