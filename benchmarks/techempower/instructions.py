@@ -179,7 +179,7 @@ def count_server(
 def table(server: str, counts: dict[str, dict[str, float]], tests: list[str]) -> str:
     frameworks = list(counts)
     lines = [
-        f"### {server}: thousand instructions per request (÷ falcon)",
+        f"#### {server}: thousand instructions per request (÷ falcon)",
         "",
         "| test | " + " | ".join(frameworks) + " |",
         "|---|" + "---:|" * len(frameworks),
