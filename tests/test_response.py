@@ -363,7 +363,8 @@ def test_add_vary_adds_a_name_once() -> None:
 
 
 def test_replace_headers_drops_earlier_values_and_checks_new_ones() -> None:
-    from wsgilite.response import UnsafeHeaderValue, replace_headers
+    from wsgilite.headers import UnsafeHeaderValue
+    from wsgilite.response import replace_headers
 
     response = Response("hi", headers={"X-A": "old", "X-B": "kept"})
     replace_headers(response.headers, [("x-a", "new"), ("X-C", "added")])

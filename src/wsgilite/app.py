@@ -26,9 +26,10 @@ from .bodies import check_framing
 from .config import Config, seconds
 from .csrf import UNSAFE_METHODS
 from .errors import ErrorHandlers, error_response
+from .headers import check_sendable
 from .logs import log_access, log_crash
 from .request import Request
-from .response import Response, check_sendable, make_response
+from .response import Response, make_response
 from .routes import Decorators, Hooks, Route, Router, check_callable
 from .routing import RouteTable
 from .sending import DefaultHeaders, send

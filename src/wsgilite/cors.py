@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .response import Response, add_vary, check_header_value, is_plain, replace_headers
+from .headers import check_header_value
+from .response import Response, add_vary, is_plain, replace_headers
 from .werkzeug_private import header_items
 
 if TYPE_CHECKING:

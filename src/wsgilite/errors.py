@@ -20,12 +20,12 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.routing.exceptions import RequestRedirect
 
+from .headers import UnsafeHeaderValue
 from .logs import log_crash
 from .response import (
     HTML_UTF8,
     JSON_TYPE,
     Response,
-    UnsafeHeaderValue,
     json_bytes,
     make_response,
     redirect,

@@ -14,7 +14,6 @@ import decimal
 import enum
 import functools
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
@@ -29,6 +28,13 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
+from .headers import (
+    SENDABLE,
+    UnsafeHeaderValue,
+    check_header_value,
+    check_sendable,
+    sendable_name,
+)
 from .werkzeug_private import (
     HeaderList,
     header_items,
@@ -57,29 +63,6 @@ ReturnValue: TypeAlias = (
 STATUS_LINES: dict[int, str] = {
     code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()
 }
-
-
-class UnsafeHeaderValue(ValueError):
-    """A header value held CR, LF, NUL or a character beyond latin-1: it cannot be sent."""
-
-
-def check_header_value(value: str) -> str:
-    """Return `value`, or raise UnsafeHeaderValue if it could split or break the response."""
-    if "\n" in value or "\r" in value or "\x00" in value:
-        raise UnsafeHeaderValue(f"header value {value[:80]!r} holds CR, LF or NUL")
-    if not value.isascii():
-        try:
-            value.encode("latin-1")  # PEP 3333: header values are latin-1 strings
-        except UnicodeEncodeError:
-            raise UnsafeHeaderValue(f"header value {value[:80]!r} is not latin-1") from None
-    return value
-
-
-def check_sendable(response: _WerkzeugResponse) -> None:
-    """Raise UnsafeHeaderValue if a header of `response`, however it was set, cannot be sent."""
-    for _, value in header_items(response.headers):
-        if not value.isascii():  # PEP 3333: a header must be latin-1 to send
-            check_header_value(value)
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,10 +105,6 @@ class Response(_WerkzeugResponse):
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
 
-# CR, LF or NUL, or a character beyond latin-1: a header value that cannot be sent.
-_UNSENDABLE = re.compile("[\r\n\x00]|[^\x00-\xff]")
-
-
 def is_plain(items: HeaderList) -> bool:
     """Return whether `items` are just the Content-Type and Content-Length that fill sets."""
     return len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length"
@@ -158,7 +137,7 @@ def fill(
             pairs = headers  # type: ignore[assignment]
         else:
             return False
-        known = _SENDABLE
+        known = SENDABLE
         for pair in pairs:
             # PERF: a pair seen before is known sendable, with its lowered name (~1 µs a pair).
             try:
@@ -166,7 +145,7 @@ def fill(
             except TypeError:  # a list, or a list of values: werkzeug's __init__ takes it
                 return False
             if key is None:
-                key = _sendable_name(pair)
+                key = sendable_name(pair)
                 if key is None:
                     return False
             if key == "content-type":
@@ -179,34 +158,6 @@ def fill(
     items.append(("Content-Length", str(len(body))))
     init_response(response, body, line, status, items, direct_passthrough)
     return True
-
-
-# (name, value) header pairs found sendable, to their lowered names; bounded, as values vary.
-_SENDABLE: dict[tuple[str, str], str] = {}
-
-
-def _sendable_name(pair: object) -> str | None:
-    # The lowered name of a (str, str) pair that fill may send as it is; None for anything
-    # werkzeug's __init__ must handle; UnsafeHeaderValue for a value no server can send.
-    if type(pair) is not tuple or len(pair) != 2:
-        return None
-    name, value = pair
-    if type(value) is not str or type(name) is not str:
-        return None
-    text = name + value
-    # Printable ASCII (most names and values) is sendable, known by C calls alone; the regex
-    # looks closer at the rest (a tab, a latin-1 letter).
-    if not (text.isascii() and text.isprintable()) and (
-        _UNSENDABLE.search(name) or _UNSENDABLE.search(value)
-    ):
-        check_header_value(name)
-        check_header_value(value)  # raises, naming what is wrong
-    key = name.lower()
-    if key == "content-length":
-        return None  # werkzeug's __init__ checks it against the body
-    if len(_SENDABLE) < 1024:
-        _SENDABLE[pair] = key
-    return key
 
 
 # A dataclass's field names, by class, for _json_default.
@@ -400,8 +351,7 @@ def replace_headers(headers: Headers, pairs: list[tuple[str, str]]) -> None:
     """Set each `(name, value)` of `pairs`, dropping earlier values of those names (checked)."""
     # PERF: one pass over the live list instead of one werkzeug __setitem__ per header (~1 µs).
     for _, value in pairs:
-        if _UNSENDABLE.search(value):
-            check_header_value(value)  # raises, naming what is wrong
+        check_header_value(value)
     items = header_items(headers)
     names = {name.lower() for name, _ in pairs}
     if any(key.lower() in names for key, _ in items):

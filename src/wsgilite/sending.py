@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import Headers
 
-from .response import Response, check_header_value
+from .headers import check_header_value
+from .response import Response
 from .werkzeug_private import header_items, plain_parts
 
 if TYPE_CHECKING:
