@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import http.client
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +38,7 @@ import launch  # noqa: E402
 import load  # noqa: E402
 import pgcluster  # noqa: E402
 import report  # noqa: E402
+from run import choices  # noqa: E402
 
 README = HERE.parent / "README.md"
 BEGIN = "<!-- techempower-instructions:begin (written by techempower/instructions.py) -->"
@@ -47,24 +47,13 @@ END = "<!-- techempower-instructions:end -->"
 TESTS = tuple(load.TESTS)
 
 
-def _listed(allowed: Sequence[str]) -> Callable[[str], list[str]]:
-    def parse(text: str) -> list[str]:
-        chosen = [item.strip() for item in text.split(",") if item.strip()]
-        unknown = [item for item in chosen if item not in allowed]
-        if unknown or not chosen:
-            raise argparse.ArgumentTypeError(f"choose from {','.join(allowed)}")
-        return [item for item in allowed if item in chosen]
-
-    return parse
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     frameworks = list(launch.FRAMEWORKS)
     servers = list(launch.SERVER_KINDS)
-    p.add_argument("--frameworks", type=_listed(frameworks), default=frameworks)
-    p.add_argument("--tests", type=_listed(TESTS), default=list(TESTS))
-    p.add_argument("--servers", type=_listed(servers), default=servers)
+    p.add_argument("--frameworks", type=choices(frameworks), default=frameworks)
+    p.add_argument("--tests", type=choices(TESTS), default=list(TESTS))
+    p.add_argument("--servers", type=choices(servers), default=servers)
     p.add_argument("--requests", type=int, default=200, help="counted requests per cell")
     p.add_argument("--warmup", type=int, default=50, help="requests per cell before counting")
     p.add_argument("--queries", type=int, default=20, help="N of queries, updates, cached")
@@ -79,20 +68,6 @@ def valgrind_argv(argv: list[str], out_folder: Path) -> list[str]:
         "valgrind", "--tool=callgrind", "--trace-children=yes", "--quiet",
         f"--callgrind-out-file={out_folder}/cg.%p", *argv,
     ]  # fmt: skip
-
-
-def group_pids(pgid: int) -> list[int]:
-    """The live processes of process group `pgid`."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path("/proc", entry.name, "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[2]) == pgid:
-                pids.append(int(entry.name))
-    return pids
 
 
 def callgrind_control(command: str, pids: list[int]) -> None:
@@ -163,7 +138,7 @@ def count_server(
             path = path.format(n=args.queries)
             for _ in range(args.warmup):
                 client.get(path, accept)
-            pids = group_pids(process.pid)
+            pids = [pid for pid, _ in launch.group_stats(process.pid)]
             callgrind_control("--zero", pids)
             for _ in range(args.requests):
                 client.get(path, accept)

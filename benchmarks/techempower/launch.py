@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,9 +262,8 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
     )
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) used so far by every live process of process group `pgid`."""
-    ticks = 0
+def group_stats(pgid: int) -> Iterator[tuple[int, list[str]]]:
+    """`(pid, fields)` of every live process of process group `pgid`: /proc's stat from field 3."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -272,8 +272,14 @@ def group_cpu_seconds(pgid: int) -> float:
         except OSError:
             continue  # gone meanwhile
         fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is field 3, the state
-        if int(fields[2]) == pgid:  # field 5, pgrp; then 14 and 15, utime and stime
-            ticks += int(fields[11]) + int(fields[12])
+        if int(fields[2]) == pgid:  # field 5, pgrp
+            yield int(entry.name), fields
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every live process of process group `pgid`."""
+    # Fields 14 and 15: utime and stime, in clock ticks.
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in group_stats(pgid))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

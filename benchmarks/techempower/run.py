@@ -50,7 +50,9 @@ TESTS = tuple(load.TESTS)
 SERVERS = tuple(launch.SERVER_KINDS)
 
 
-def _choices(allowed: Sequence[str]) -> Any:
+def choices(allowed: Sequence[str]) -> Any:
+    """An argparse type: a comma-separated list of some of `allowed`, in `allowed`'s order."""
+
     def parse(text: str) -> list[str]:
         chosen = [item.strip() for item in text.split(",") if item.strip()]
         unknown = [item for item in chosen if item not in allowed]
@@ -70,10 +72,10 @@ def parser() -> argparse.ArgumentParser:
     )
     frameworks = list(launch.FRAMEWORKS)
     p.add_argument(
-        "--frameworks", type=_choices(frameworks), default=frameworks, help="comma-separated"
+        "--frameworks", type=choices(frameworks), default=frameworks, help="comma-separated"
     )
-    p.add_argument("--tests", type=_choices(TESTS), default=list(TESTS), help="comma-separated")
-    p.add_argument("--servers", type=_choices(SERVERS), default=list(SERVERS),
+    p.add_argument("--tests", type=choices(TESTS), default=list(TESTS), help="comma-separated")
+    p.add_argument("--servers", type=choices(SERVERS), default=list(SERVERS),
                    help="comma-separated: gunicorn's sync, gthread and gevent workers, granian, "
                    "waitress")  # fmt: skip
     p.add_argument("--duration", type=int, default=3, help="seconds of each timed wrk run")

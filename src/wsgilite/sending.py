@@ -72,10 +72,11 @@ class DefaultHeaders:
     usual: frozenset[str] = _USUAL
     #: The pairs for data: `pairs` without the PAGE_ONLY ones.
     data_pairs: tuple[tuple[str, str], ...] = ()
-    #: The pairs by Content-Type value, as they are met (bounded: values can vary).
-    by_type: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    #: The same by ("Content-Type", value) pair, for a plain answer's first header.
-    by_pair: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: The pairs by ("Content-Type", value), as values are met (bounded: values can vary).
+    by_type: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: `by_type` for a plain answer (`send`'s first path); empty when a pair replaces its
+    #: Content-Type or Content-Length, which then needs merging.
+    plain: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, mapping: Mapping[str, str] | None) -> DefaultHeaders:
@@ -84,19 +85,20 @@ class DefaultHeaders:
         names = {name.lower() for name, _ in pairs}
         usual = frozenset(name for name in _USUAL if name.lower() not in names)
         data = tuple(pair for pair in pairs if pair[0].lower() not in PAGE_ONLY)
-        return cls(pairs, usual, data)
+        by_type: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        plain = {} if names & {"content-type", "content-length"} else by_type
+        return cls(pairs, usual, data, by_type, plain)
 
     def for_type(self, content_type: str | None) -> tuple[tuple[str, str], ...]:
         """Return the pairs for an answer of `content_type`."""
         if content_type is None:
             return self.pairs
-        found = self.by_type.get(content_type)
+        key = ("Content-Type", content_type)
+        found = self.by_type.get(key)
         if found is None:
             found = self.pairs if is_page(content_type) else self.data_pairs
             if len(self.by_type) < 256:
-                self.by_type[content_type] = found
-                if "Content-Type" in self.usual and "Content-Length" in self.usual:
-                    self.by_pair["Content-Type", content_type] = found
+                self.by_type[key] = found
         return found
 
 
@@ -113,7 +115,7 @@ def send(
     if (
         len(items) == 2
         and items[1][0] == "Content-Length"
-        and (pairs := defaults.by_pair.get(items[0])) is not None
+        and (pairs := defaults.plain.get(items[0])) is not None
     ):
         # PERF: the two headers of every plain answer (response.is_plain, inline on the hottest
         # path), with a Content-Type met before: one lookup (~0.3 µs).
