@@ -374,3 +374,61 @@ def test_replace_headers_drops_earlier_values_and_checks_new_ones() -> None:
     assert response.headers["X-C"] == "added"
     with pytest.raises(UnsafeHeaderValue):
         replace_headers(response.headers, [("X-D", "bad\r\nSet-Cookie: a=b")])
+
+
+# -- the plain path: an answer no hook reads is sent without a Response -------------------------
+
+PLAIN_RETURNS: list[Any] = [
+    "<p>café</p>",
+    b"\x00bytes",
+    {"a": [1, "é"]},
+    [1, 2],
+    ("made", 201),
+    ("text", {"Content-Type": "text/plain"}),
+    ("lower", {"content-type": "text/css", "X-A": "1"}),
+    ({"id": 1}, 201, {"Location": "/items/1"}),
+    ("two", 200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
+    ("gone", 410, {"Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN"}),
+    ("", 204),
+    ("moved", 302, {"Location": "/café"}),
+    ("odd", 299),
+    ("own", {"Content-Length": "3"}),
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("returned", PLAIN_RETURNS, ids=repr)
+def test_a_plain_answer_is_sent_as_a_response_object_would_be(returned: Any, method: str) -> None:
+    # The same return value, with and without an after-hook (which makes a Response to show it).
+    plain, hooked = App(__name__), App(__name__)
+    for app in (plain, hooked):
+        app.get("/", endpoint="answer")(lambda request: returned)
+    hooked.after_request(lambda request, response: response)
+
+    sent = [Client(app).open("/", method=method) for app in (plain, hooked)]
+
+    assert sent[0].status == sent[1].status
+    assert sent[0].headers.to_wsgi_list() == sent[1].headers.to_wsgi_list()
+    assert sent[0].data == sent[1].data
+    assert sent[0].headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_plain_answer_is_logged_with_its_status(
+    app: App, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["ACCESS_LOG"] = True
+    app.get("/made")(lambda request: ("made", 201))
+
+    with caplog.at_level(logging.INFO, logger="wsgilite"):
+        client.get("/made")
+
+    assert [record.getMessage() for record in caplog.records] == ['- "GET /made" 201']
+
+
+def test_new_security_headers_reach_the_next_plain_answer(app: App, client: Client) -> None:
+    app.get("/")(lambda request: {"ok": True})
+    assert client.get("/").headers["X-Content-Type-Options"] == "nosniff"
+
+    app.config["SECURITY_HEADERS"] = {"X-Content-Type-Options": "nosniff", "X-Extra": "1"}
+
+    assert client.get("/").headers["X-Extra"] == "1"

@@ -3,7 +3,7 @@
 PEP 3333 wants header names and values as latin-1 strings, and a CR, LF or NUL would split the
 response. `check_header_value` refuses such a value with `UnsafeHeaderValue` (a 400 when the text
 came from the request), `check_sendable` checks a whole response, and `sendable_name` checks one
-`(name, value)` pair and remembers it in `SENDABLE`, so a handler's usual headers are checked once.
+`(name, value)` pair (`response.plain_headers` remembers the pairs it found good).
 Nothing here knows a request or the App.
 """
 
@@ -42,12 +42,9 @@ def check_sendable(response: _WerkzeugResponse) -> None:
 # CR, LF or NUL, or a character beyond latin-1: a header value that cannot be sent.
 _UNSENDABLE = re.compile("[\r\n\x00]|[^\x00-\xff]")
 
-#: (name, value) pairs found sendable, to their lowered names; bounded, as values vary.
-SENDABLE: dict[tuple[str, str], str] = {}
-
 
 def sendable_name(pair: object) -> str | None:
-    """Return the lowered name of a `(str, str)` pair that can be sent as it is, and remember it.
+    """Return the lowered name of a `(str, str)` pair that can be sent as it is.
 
     None for anything else (a Content-Length, which must match the body, or a pair of other
     types); UnsafeHeaderValue, naming what is wrong, for a value no server can send.
@@ -66,8 +63,4 @@ def sendable_name(pair: object) -> str | None:
         check_header_value(name)
         check_header_value(value)
     key = name.lower()
-    if key == "content-length":
-        return None
-    if len(SENDABLE) < 1024:
-        SENDABLE[pair] = key
-    return key
+    return None if key == "content-length" else key

@@ -17,7 +17,7 @@ from werkzeug.datastructures import Headers
 
 from .headers import check_header_value
 from .response import Response
-from .werkzeug_private import header_items, plain_parts
+from .werkzeug_private import HeaderList, header_items, plain_parts
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -102,16 +102,12 @@ class DefaultHeaders:
         return found
 
 
-def send(
-    response: Response,
-    environ: WSGIEnvironment,
-    start_response: StartResponse,
-    defaults: DefaultHeaders = DefaultHeaders(),
-    head: bool = False,
-) -> Iterable[bytes]:
-    """Start `response` on the server and return its body iterable (none for a `head` request)."""
-    # PERF: werkzeug's own state (werkzeug_private) instead of its properties: 0.76 -> 0.54 µs.
-    items = header_items(response.headers)
+def with_defaults(items: HeaderList, defaults: DefaultHeaders) -> tuple[HeaderList, bool]:
+    """Return `items` and the defaults they do not replace, and whether a length is among them.
+
+    The length counts only where werkzeug would leave the headers as they are (it makes a
+    non-ASCII Location a URI).
+    """
     if (
         len(items) == 2
         and items[1][0] == "Content-Length"
@@ -119,9 +115,9 @@ def send(
     ):
         # PERF: the two headers of every plain answer (response.is_plain, inline on the hottest
         # path), with a Content-Type met before: one lookup (~0.3 µs).
-        headers = [*items, *pairs]
-        sized = True
-    elif defaults.usual.issuperset(names := list(map(_NAME, items))):
+        return [*items, *pairs], True
+    names = list(map(_NAME, items))
+    if defaults.usual.issuperset(names):
         # PERF: every name is a usual spelling that no default replaces (an answer a hook added
         # CORS or cache headers to, a redirect): nothing to lower or merge (~2 µs).
         typed = "Content-Type" in names
@@ -132,19 +128,52 @@ def send(
         sized = "Content-Length" in names
         if "Location" in names:  # werkzeug would make a non-ASCII one a URI; redirect() did
             sized = sized and items[names.index("Location")][1].isascii()
+        return headers, sized
+    lowered = [name.lower() for name in names]
+    content_type = items[lowered.index("content-type")][1] if "content-type" in lowered else None
+    headers = list(items)
+    headers += [pair for pair in defaults.for_type(content_type) if pair[0].lower() not in lowered]
+    sized = "content-length" in lowered
+    if sized and "location" in lowered:
+        sized = all(value.isascii() for name, value in items if name.lower() == "location")
+    return headers, sized
+
+
+def send_plain(
+    answer: tuple[str, int, HeaderList, bytes],
+    start_response: StartResponse,
+    defaults: DefaultHeaders = DefaultHeaders(),
+    head: bool = False,
+) -> list[bytes] | None:
+    """Start a buffered answer (`response.plain_answer`'s parts) and return its body.
+
+    None, with nothing started, for one werkzeug must send: a 204 or 304 (no body), a non-ASCII
+    Location (made a URI).
+    """
+    status_line, status_code, items, body = answer
+    if status_code == 204 or status_code == 304:
+        return None
+    if len(items) == 2 and (pairs := defaults.plain.get(items[0])) is not None:
+        items += pairs  # PERF: with_defaults' first path, inline; the list is the answer's own
     else:
-        lowered = [name.lower() for name in names]
-        content_type = (
-            items[lowered.index("content-type")][1] if "content-type" in lowered else None
-        )
-        headers = list(items)
-        headers += [
-            pair for pair in defaults.for_type(content_type) if pair[0].lower() not in lowered
-        ]
-        sized = "content-length" in lowered
-        if sized and "location" in lowered:
-            # werkzeug would make a non-ASCII Location a URI; redirect() already did.
-            sized = all(value.isascii() for name, value in items if name.lower() == "location")
+        items, sized = with_defaults(items, defaults)
+        if not sized:
+            return None
+    start_response(status_line, items)
+    return [] if head else [body]
+
+
+def send(
+    response: Response,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    defaults: DefaultHeaders = DefaultHeaders(),
+    head: bool = False,
+) -> Iterable[bytes]:
+    """Start `response` on the server and return its body iterable (none for a `head` request)."""
+    # PERF: werkzeug's own state (werkzeug_private) instead of its properties: 0.76 -> 0.54 µs.
+    items = header_items(response.headers)
+    headers, sized = with_defaults(items, defaults)
     body = response.response
     # A body with nothing for werkzeug's get_wsgi_headers to copy or fix (~4 µs) is started
     # here: a buffered one with its length, or a stream; werkzeug does the rest (204/304,
