@@ -13,6 +13,10 @@ counters are dumped. Instructions per request = the dumped total / requests: the
 work, the framework and the app, PostgreSQL's client side included (PostgreSQL itself, in its own
 processes, is not counted). The same PostgreSQL cluster, data and query count as run.py.
 
+Python's string hashing is seeded per process, and the seed moved a cell by up to 2 %, as much
+as the gaps being measured; so each server runs with a fixed `PYTHONHASHSEED` (as
+bench_instructions.py does), and with `--seeds 0,1,2` a cell is the mean over those seeds.
+
 It is a ranking tool, not a speed: one request at a time, so no contention, and valgrind runs a
 process about 50 times slower. Every server is stopped by PID at the end, even on failure.
 """
@@ -57,9 +61,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", type=int, default=200, help="counted requests per cell")
     p.add_argument("--warmup", type=int, default=50, help="requests per cell before counting")
     p.add_argument("--queries", type=int, default=20, help="N of queries, updates, cached")
+    p.add_argument("--seeds", type=seed_list, default=[0],
+                   help="PYTHONHASHSEED values, comma-separated: a cell is their mean")  # fmt: skip
     p.add_argument("--write", action="store_true",
                    help="also put the tables in benchmarks/README.md")  # fmt: skip
     return p
+
+
+def seed_list(text: str) -> list[int]:
+    """`--seeds`: comma-separated hash seeds, each 0..4294967295."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seeds as numbers, e.g. 0,1,2") from None
+    if not seeds or any(not 0 <= seed <= 4294967295 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: each seed is 0..4294967295")
+    return seeds
 
 
 def valgrind_argv(argv: list[str], out_folder: Path) -> list[str]:
@@ -118,6 +135,14 @@ def count_server(
     framework: str, kind: launch.ServerKind, dsn: str, args: argparse.Namespace
 ) -> dict[str, float]:
     """Instructions per request of each test, for one framework under one server kind."""
+    runs = [count_seeded(framework, kind, dsn, args, seed) for seed in args.seeds]
+    return {test: sum(run[test] for run in runs) / len(runs) for test in runs[0]}
+
+
+def count_seeded(
+    framework: str, kind: launch.ServerKind, dsn: str, args: argparse.Namespace, seed: int
+) -> dict[str, float]:
+    """count_server's figures from one server started with PYTHONHASHSEED=`seed`."""
     out_folder = Path(tempfile.mkdtemp(prefix="te-callgrind-"))
     port = launch.free_port()
     argv = kind.argv(launch.MODULES[framework], port, workers=1, threads=launch.THREADS)
@@ -125,7 +150,8 @@ def count_server(
     with log.open("wb") as out:
         process = subprocess.Popen(
             valgrind_argv(argv, out_folder), cwd=HERE,
-            env=launch.server_env(dsn, kind.pool_size), stdin=subprocess.DEVNULL,
+            env={**launch.server_env(dsn, kind.pool_size), "PYTHONHASHSEED": str(seed)},
+            stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = launch.Server(framework, kind, port, process, log)
@@ -195,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         intro = (
             f"`{command.strip()}` on {datetime.date.today()}: {args.requests} requests per cell "
             f"after {args.warmup}, one worker (waitress: its {launch.THREADS} threads), "
-            f"N = {args.queries}."
+            f"N = {args.queries}, PYTHONHASHSEED {', '.join(map(str, args.seeds))}"
+            f"{' (the mean)' if len(args.seeds) > 1 else ''}."
         )
         report.replace_section(README, "\n\n".join([intro, *tables]), BEGIN, END)
     return 0
