@@ -392,6 +392,7 @@ PLAIN_RETURNS: list[Any] = [
     ("", 204),
     ("moved", 302, {"Location": "/café"}),
     ("odd", 299),
+    ("early", 103),
     ("own", {"Content-Length": "3"}),
 ]
 
@@ -432,3 +433,17 @@ def test_new_security_headers_reach_the_next_plain_answer(app: App, client: Clie
     app.config["SECURITY_HEADERS"] = {"X-Content-Type-Options": "nosniff", "X-Extra": "1"}
 
     assert client.get("/").headers["X-Extra"] == "1"
+
+
+@pytest.mark.parametrize("returned", [("early", 103), Response("early", status=103)], ids=repr)
+def test_an_informational_status_is_sent_without_a_body(
+    app: App, client: Client, returned: Any
+) -> None:
+    # A 1xx cannot end a response (RFC 9110 §15.2): werkzeug sends it with no body or length.
+    app.get("/")(lambda request: returned)
+
+    response = client.get("/")
+
+    assert response.status_code == 103
+    assert response.data == b""
+    assert "Content-Length" not in response.headers

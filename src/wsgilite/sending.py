@@ -147,11 +147,11 @@ def send_plain(
 ) -> list[bytes] | None:
     """Start a buffered answer (`response.plain_answer`'s parts) and return its body.
 
-    None, with nothing started, for one werkzeug must send: a 204 or 304 (no body), a non-ASCII
-    Location (made a URI).
+    None, with nothing started, for one werkzeug must send: a 1xx, 204 or 304 (no body), a
+    non-ASCII Location (made a URI).
     """
     status_line, status_code, items, body = answer
-    if status_code == 204 or status_code == 304:
+    if status_code == 204 or status_code == 304 or status_code < 200:
         return None
     if len(items) == 2 and (pairs := defaults.plain.get(items[0])) is not None:
         items += pairs  # PERF: with_defaults' first path, inline; the list is the answer's own
@@ -176,10 +176,10 @@ def send(
     headers, sized = with_defaults(items, defaults)
     body = response.response
     # A body with nothing for werkzeug's get_wsgi_headers to copy or fix (~4 µs) is started
-    # here: a buffered one with its length, or a stream; werkzeug does the rest (204/304,
-    # files, close callbacks, a non-ASCII Location).
+    # here: a buffered one with its length, or a stream; werkzeug does the rest (1xx, 204, 304:
+    # no body; files, close callbacks, a non-ASCII Location).
     status_line, status_code, closes = plain_parts(response)
-    if status_code != 204 and status_code != 304 and not closes:
+    if status_code != 204 and status_code != 304 and status_code >= 200 and not closes:
         if sized and type(body) is list:
             start_response(status_line, headers)
             if head:
