@@ -274,9 +274,10 @@ class App(Decorators):
     ) -> Iterable[bytes]:
         if self.config["ACCESS_LOG"]:
             log_access(request, response.status_code)
-        body = send(
-            response, environ, start_response, self._default_headers(), request.method == "HEAD"
-        )
+        source, defaults = self._headers
+        if source is not self.config["SECURITY_HEADERS"]:
+            defaults = self._default_headers()
+        body = send(response, environ, start_response, defaults, request.method == "HEAD")
         if request.has_open_files:
             # Uploaded files (temporary files past 500 kB) are closed once the body is sent.
             if type(body) is list:

@@ -99,38 +99,18 @@ class Response(_WerkzeugResponse):
             body: bytes = response.encode("utf-8", "replace") if kind is str else response  # type: ignore[union-attr,assignment]
             code: int = status or 200  # type: ignore[assignment]
             default = explicit or _content_type(self.default_mimetype)
-            if fill(self, body, code, headers, default, bool(explicit), direct_passthrough):
-                return
+            line = STATUS_LINES.get(code)
+            if line is not None:
+                items = plain_headers(headers, default, bool(explicit), body)
+                if items is not None:
+                    init_response(self, body, line, code, items, direct_passthrough)
+                    return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
 
 def is_plain(items: HeaderList) -> bool:
-    """Return whether `items` are just the Content-Type and Content-Length that fill sets."""
+    """Return whether `items` are just the Content-Type and Content-Length plain_headers sets."""
     return len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length"
-
-
-def fill(
-    response: _WerkzeugResponse,
-    body: bytes,
-    status: int,
-    headers: object,
-    content_type: str,
-    override: bool,
-    direct_passthrough: bool = False,
-) -> bool:
-    """Set up `response` for a buffered body, an int status and a dict or list of str headers.
-
-    `content_type` is used unless the headers give one (or `override`: then it replaces theirs).
-    Return False, with nothing set, for anything werkzeug's __init__ must handle.
-    """
-    line = STATUS_LINES.get(status)
-    if line is None:
-        return False
-    items = plain_headers(headers, content_type, override, body)
-    if items is None:
-        return False
-    init_response(response, body, line, status, items, direct_passthrough)
-    return True
 
 
 def length_pair(body: bytes) -> tuple[str, str]:
@@ -196,6 +176,10 @@ def plain_headers(
 
 #: `(name, value)` pairs plain_headers found sendable, to their lowered names.
 _SENDABLE: dict[tuple[str, str], str] = {}
+
+
+#: The types of the return values plain_answer may take; anything else is not worth a call.
+PLAIN_KINDS = frozenset({str, bytes, dict, list, tuple})
 
 
 def plain_answer(result: object) -> tuple[str, int, HeaderList, bytes] | None:
@@ -323,8 +307,8 @@ def make_response(
     A response made from the request (a template) is completed for `request` here, so a template
     that fails to render fails in this step, like any other handler mistake.
     """
-    answer = plain_answer(result)
-    if answer is not None:  # PERF: the usual answers, checked once and set straight
+    if type(result) in PLAIN_KINDS and (answer := plain_answer(result)) is not None:
+        # PERF: the usual answers, checked once and set straight
         response = Response.__new__(Response)
         init_response(response, answer[3], answer[0], answer[1], answer[2], False)
         return response
