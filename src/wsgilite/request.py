@@ -160,7 +160,7 @@ class Request(_WerkzeugRequest):
         self.environ = environ
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO") or "/"
-        if path[0] != "/" or path[:2] == "//" or not path.isascii():
+        if path[0] != "/" or path[1:2] == "/" or not path.isascii():
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
 
