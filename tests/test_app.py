@@ -448,3 +448,21 @@ def test_the_core_imports_no_battery() -> None:
     )
 
     assert result.stdout.split("\n")[:2] == ["[]", "False False"]
+
+
+def test_a_before_hook_may_pop_a_path_param_on_any_route(app: App, client: Client) -> None:
+    # Flask's url_value_preprocessor pattern: a hook takes a value out before the handler runs.
+    @app.before_request
+    def take_language(request: Request) -> None:
+        request.state.language = request.path_params.pop("language", "en")  # type: ignore[attr-defined]
+
+    @app.get("/<language>/about")
+    def about(request: Request, language: str = "") -> str:
+        return f"about in {request.state.language}{language}"
+
+    @app.get("/about")
+    def about_default(request: Request) -> str:
+        return f"about in {request.state.language}"
+
+    assert client.get("/fr/about").data == b"about in fr"
+    assert client.get("/about").data == b"about in en"

@@ -138,7 +138,7 @@ class Plan:
         result = self.handler(request, **values)
         return result if self._plain_result else self._respond(result)
 
-    def _compile(self) -> Callable[[Request, Mapping[str, Any]], object]:
+    def _compile(self) -> Callable[[Request, dict[str, Any]], object]:
         # PERF: one generated function reads every value of a valid request with no reader call
         # each, then calls the handler by keyword; at the first doubt it calls checked_call,
         # which reads everything again and lists every error (a valid request never gets there).

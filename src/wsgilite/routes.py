@@ -85,7 +85,7 @@ class Route:
     options: Mapping[str, Any] = field(default_factory=dict)
     # A typed handler's call (params.Plan.call, with the Plan as its `plan` attribute):
     # call(request, params) converts, checks, calls.
-    call: Callable[[Request, Mapping[str, Any]], object] | None = None
+    call: Callable[[Request, dict[str, Any]], object] | None = None
 
     def moved(
         self, rule: str, endpoint: str, template_folders: tuple[str, ...], scope: Scope
@@ -416,7 +416,7 @@ def check_handler(handler: object, rule: str, defaults: Mapping[str, Any] | None
 
 def typed_call(
     handler: object, rule: str, defaults: Mapping[str, Any] | None, options: Mapping[str, Any]
-) -> Callable[[Request, Mapping[str, Any]], object] | None:
+) -> Callable[[Request, dict[str, Any]], object] | None:
     """Return the call plan of a typed handler (params.py), or None for a plain handler."""
     if not callable(handler):
         return None  # check_handler names the mistake

@@ -19,9 +19,8 @@ import bisect
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -36,8 +35,6 @@ from .rules import SLASHES, FiniteFloatConverter, Part, parse_rule
 PATH_SAFE = "/:@!$&'()*+,;=~"
 # werkzeug's own safe set for the paths of its redirects (WHATWG path-segment string).
 _REDIRECT_SAFE = "!$&'()*+,/:;=@"
-#: The parameters of a path with none: one read-only mapping, not a dict per request.
-NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
 # -- The tree --------------------------------------------------------------------------------------
@@ -281,11 +278,11 @@ class RouteTable:
         bisect.insort_right(node.variables, variable, key=lambda item: item.part.weight)
         return variable.node
 
-    def match(self, method: str, path: str) -> tuple[Route, Mapping[str, Any]]:
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]]:
         """Return the route and converted parameters for `method` and `path`."""
         route = self._answered.get((method, path))
         if route is not None:
-            return route, NO_PARAMS
+            return route, {}
         node = self._static.get(path)
         if node is not None:
             target = node.targets.get(method)
@@ -295,7 +292,7 @@ class RouteTable:
                 if route.defaults or route.endpoint in self._default_redirects:
                     return self._finish(target, [], method, path)
                 self._answered[method, path] = route
-                return route, NO_PARAMS
+                return route, {}
         parts = path[1:].split("/")
         found = _first_path(self._root, parts, method)
         if found is not None:
