@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import importlib.util
 import json
 import random
 import shlex
@@ -123,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         and not args.verify_only
     )
     write = args.write == "always" or (args.write == "auto" and complete)
+    if write and importlib.util.find_spec("matplotlib") is None:
+        # Found missing only when the results are written, it cost a whole run's figures.
+        raise SystemExit("the chart needs matplotlib: pip install -e '.[bench]'")
     if not args.verify_only:
         load.ensure_wrk()
         cells = len(args.servers) * len(args.tests) * len(args.frameworks)
@@ -336,8 +340,8 @@ def write_results(
         f"TechEmpower test types, req/s (median of {args.rounds} x {args.duration} s, "
         f"wrk -c{args.connections}, {args.workers} workers)"
     )
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")  # first: --render redraws from it
     report.draw_chart(cells, args.servers, args.tests, args.frameworks, CHART, title)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     report.replace_section(README, readme_section(args, results, cells, probes))
     log(f"wrote {README.relative_to(REPO)}, {CHART.relative_to(REPO)}, {RESULTS.relative_to(REPO)}")
 
