@@ -306,12 +306,11 @@ class App(Decorators):
 
     def _default_headers(self) -> DefaultHeaders:
         # PERF: the security headers are prepared once per SECURITY_HEADERS dict, not per
-        # request; source and result are one attribute, so a thread never sees half of it.
-        source, defaults = self._headers
+        # request (the senders call this only when `self._headers` holds another dict); source
+        # and result are one attribute, so a thread never sees half of it.
         configured = self.config["SECURITY_HEADERS"]
-        if source is not configured:
-            defaults = DefaultHeaders.of(configured)
-            self._headers = (configured, defaults)
+        defaults = DefaultHeaders.of(configured)
+        self._headers = (configured, defaults)
         return defaults
 
     def _check_csrf(self, request: Request) -> None:

@@ -113,7 +113,7 @@ def is_plain(items: HeaderList) -> bool:
     return len(items) == 2 and items[0][0] == "Content-Type" and items[1][0] == "Content-Length"
 
 
-def length_pair(body: bytes) -> tuple[str, str]:
+def _length_pair(body: bytes) -> tuple[str, str]:
     """Return the Content-Length header of `body`."""
     size = len(body)
     pair = _LENGTHS.get(size)
@@ -125,7 +125,7 @@ def length_pair(body: bytes) -> tuple[str, str]:
 
 
 #: Content-Length headers by size, as sizes are met.
-# PERF: a lookup instead of str() and a tuple (~0.25 µs); callers try it before length_pair.
+# PERF: a lookup instead of str() and a tuple (~0.25 µs); callers try it before _length_pair.
 _LENGTHS: dict[int, tuple[str, str]] = {}
 
 
@@ -138,7 +138,7 @@ def plain_headers(
     they give one (or `override`: then it replaces theirs). None for headers werkzeug must take
     (a Content-Length of their own, values of other types).
     """
-    length = _LENGTHS.get(len(body)) or length_pair(body)
+    length = _LENGTHS.get(len(body)) or _length_pair(body)
     if headers is None:
         return [("Content-Type", content_type), length]
     kind = type(headers)
@@ -217,7 +217,7 @@ def plain_answer(result: object) -> tuple[str, int, HeaderList, bytes] | None:
     if line is None:
         return None
     if headers is None:
-        length = _LENGTHS.get(len(data)) or length_pair(data)
+        length = _LENGTHS.get(len(data)) or _length_pair(data)
         return line, status, [("Content-Type", content_type), length], data
     items = plain_headers(headers, content_type, False, data)
     if items is None:
