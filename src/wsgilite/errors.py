@@ -21,12 +21,12 @@ from werkzeug.exceptions import abort as _werkzeug_abort
 from werkzeug.routing.exceptions import RequestRedirect
 
 from .headers import UnsafeHeaderValue
+from .jsonbody import json_bytes
 from .logs import log_crash
 from .response import (
     HTML_UTF8,
     JSON_TYPE,
     Response,
-    json_bytes,
     make_response,
     redirect,
 )

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .jsonbody import json_bytes
 from .kinds import Kind, kind_of
 from .markers import is_model
 from .params import PROBLEM_TYPE, Plan
-from .response import HTML_UTF8, JSON_TYPE, Response, json_bytes
+from .response import HTML_UTF8, JSON_TYPE, Response
 from .routes import VARIABLE_PARTS
 
 if TYPE_CHECKING:

@@ -25,6 +25,7 @@ from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
 from . import compiled
 from .bodies import SafeJSON
+from .jsonbody import json_bytes
 from .kinds import FAILED, Errors, Kind, kind_of
 from .markers import (
     Body,
@@ -41,7 +42,7 @@ from .markers import (
     mark_of,
     strip_annotated,
 )
-from .response import JSON_TYPE, Response, json_bytes
+from .response import JSON_TYPE, Response
 
 if TYPE_CHECKING:
     from .request import Request

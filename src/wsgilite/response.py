@@ -1,23 +1,16 @@
 """Responses: what a handler returns, turned into something a WSGI server can send.
 
 The return conventions live here, in `make_response`: `str` is HTML, `bytes` is sent as is,
-`dict` and `list` are JSON, a `Response` passes through, a tuple adds a status and headers, and an
-iterator is streamed (`sending.py` hands the result to the server). This module knows nothing
-of routing, hooks or the App.
+`dict` and `list` are JSON (`jsonbody.py`), a `Response` passes through, a tuple adds a status
+and headers, and an iterator is streamed (`sending.py` hands the result to the server). This
+module knows nothing of routing, hooks or the App.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
-import decimal
-import enum
 import functools
-import json
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import NoneType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
@@ -34,6 +27,7 @@ from .headers import (
     check_sendable,
     sendable_name,
 )
+from .jsonbody import json_bytes
 from .werkzeug_private import (
     HeaderList,
     header_items,
@@ -223,56 +217,6 @@ def plain_answer(result: object) -> tuple[str, int, HeaderList, bytes] | None:
     if items is None:
         return None
     return line, status, items, data
-
-
-# A dataclass's field names, by class, for _json_default.
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _json_default(value: Any) -> Any:
-    names = _FIELD_NAMES.get(type(value))
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = tuple(item.name for item in dataclasses.fields(value))
-        if len(_FIELD_NAMES) < 4096:
-            _FIELD_NAMES[type(value)] = names
-    if names is not None:
-        # PERF: one level at a time, as the encoder asks; dataclasses.asdict deep-copies every
-        # value first (~8 µs for a five-field model, 1 µs this way).
-        return {name: getattr(value, name) for name in names}
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | decimal.Decimal):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable; convert it in the handler")
-
-
-_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
-_ascii_encoder = json.JSONEncoder(separators=(",", ":"), default=_json_default)
-# PERF: the C encoder called directly skips JSONEncoder.encode's Python layers (~0.6 µs a body).
-# markers=None: it keeps no state between calls, so threads can share it; a circular structure
-# ends in RecursionError (a 500 naming it) instead of ValueError.
-_c_encode = (
-    c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
-
-
-def json_bytes(value: Any) -> bytes:
-    """Encode `value` as compact UTF-8 JSON (dataclasses, dates, UUIDs and decimals included)."""
-    if _c_encode is not None and (type(value) in (dict, list) or type(value) in _FIELD_NAMES):
-        text = "".join(_c_encode(value, 0))
-    else:
-        text = _json_encoder.encode(value)
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        # A lone surrogate (JSON allows "\ud800") has no UTF-8 form: send it \u-escaped.
-        return _ascii_encoder.encode(value).encode()
 
 
 def encode_body(result: object) -> tuple[bytes, str] | None:
