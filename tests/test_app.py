@@ -466,3 +466,44 @@ def test_a_before_hook_may_pop_a_path_param_on_any_route(app: App, client: Clien
 
     assert client.get("/fr/about").data == b"about in fr"
     assert client.get("/about").data == b"about in en"
+
+
+def test_hooks_registered_after_the_app_answered_run_from_the_next_request(
+    app: App, client: Client
+) -> None:
+    seen: list[str] = []
+
+    @app.get("/")
+    def index(request: Request) -> str:
+        return "hi"
+
+    assert client.get("/").data == b"hi"  # answered with no hook anywhere
+
+    @app.before_request
+    def before(request: Request) -> None:
+        seen.append("before")
+
+    @app.after_request
+    def after(request: Request, response: Response) -> Response:
+        response.headers["X-After"] = "1"
+        return response
+
+    @app.teardown_request
+    def teardown(request: Request, error: BaseException | None) -> None:
+        seen.append("teardown")
+
+    response = client.get("/")
+    assert (response.data, response.headers["X-After"]) == (b"hi", "1")
+    assert seen == ["before", "teardown"]
+
+
+@pytest.mark.parametrize("method", ["get", "Get", "gEt"])
+def test_a_method_in_lower_case_from_the_server_is_matched_upper_cased(
+    app: App, method: str
+) -> None:
+    @app.get("/")
+    def index(request: Request) -> str:
+        return request.method
+
+    response = Client(app).open("/", method=method)
+    assert (response.status_code, response.data) == (200, b"GET")

@@ -73,6 +73,8 @@ def etags_without_line_breaks(environ: WSGIEnvironment) -> WSGIEnvironment:
 
 
 _EMPTY: ImmutableMultiDict[str, Any] = ImmutableMultiDict()
+# The methods servers send upper-case already (werkzeug upper-cases any other).
+_UPPER_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 T = TypeVar("T")
 
 
@@ -156,9 +158,11 @@ class Request(_WerkzeugRequest):
 
     def __init__(self, environ: WSGIEnvironment) -> None:
         # PERF: werkzeug's __init__ reads eight values eagerly (~2.5 µs); routing needs only the
-        # method and path, the rest are read on first use below.
+        # method and path, the rest are read on first use below. A usual method is not upper-cased
+        # again (a new string each time).
         self.environ = environ
-        self.method = environ.get("REQUEST_METHOD", "GET").upper()
+        method = environ.get("REQUEST_METHOD", "GET")
+        self.method = method if method in _UPPER_METHODS else method.upper()
         path = environ.get("PATH_INFO") or "/"
         if path[0] != "/" or path[1:2] == "/" or not path.isascii():
             path = "/" + wsgi_decode(path).lstrip("/")

@@ -54,6 +54,11 @@ class Scope:
     teardown: tuple[TeardownHook, ...] = ()  # as `after`
     error_handlers: tuple[ErrorHandlers, ...] = ()  # innermost Router first
     names: tuple[str, ...] = ()  # the Routers' names, outermost first (OpenAPI tags)
+    #: Whether there is any before, after or teardown hook (App.__call__ reads one flag).
+    hooked: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hooked", bool(self.before or self.after or self.teardown))
 
     def inside(self, outer: Scope) -> Scope:
         """Return this scope nested inside `outer` (whose hooks run around this one's)."""
@@ -106,6 +111,8 @@ class Hooks:
     after: list[AfterHook] = field(default_factory=list)
     teardown: list[TeardownHook] = field(default_factory=list)
     error_handlers: ErrorHandlers = field(default_factory=ErrorHandlers)
+    #: Whether a before, after or teardown hook was ever registered (App.__call__ reads one flag).
+    hooked: bool = False
 
     def scope(self, name: str | None) -> Scope:
         """Return these hooks as a Scope, in the order they run."""
@@ -207,7 +214,9 @@ class Decorators:
         def require_login(request): ...
         """
         check_callable(hook, "before_request", "(request)", 1)
-        self._hooks().before.append(hook)
+        hooks = self._hooks()
+        hooks.before.append(hook)
+        hooks.hooked = True
         return hook
 
     def after_request(self, hook: H) -> H:
@@ -217,7 +226,9 @@ class Decorators:
         def add_header(request, response): ...
         """
         check_callable(hook, "after_request", "(request, response)", 2)
-        self._hooks().after.append(hook)
+        hooks = self._hooks()
+        hooks.after.append(hook)
+        hooks.hooked = True
         return hook
 
     def teardown_request(self, hook: H) -> H:
@@ -227,7 +238,9 @@ class Decorators:
         def close_db(request, error): ...
         """
         check_callable(hook, "teardown_request", "(request, error)", 2)
-        self._hooks().teardown.append(hook)
+        hooks = self._hooks()
+        hooks.teardown.append(hook)
+        hooks.hooked = True
         return hook
 
     def errorhandler(self, key: int | type[BaseException]) -> Callable[[H], H]:

@@ -139,30 +139,6 @@ def with_defaults(items: HeaderList, defaults: DefaultHeaders) -> tuple[HeaderLi
     return headers, sized
 
 
-def send_plain(
-    answer: tuple[str, int, HeaderList, bytes],
-    start_response: StartResponse,
-    defaults: DefaultHeaders = DefaultHeaders(),
-    head: bool = False,
-) -> list[bytes] | None:
-    """Start a buffered answer (`response.plain_answer`'s parts) and return its body.
-
-    None, with nothing started, for one werkzeug must send: a 1xx, 204 or 304 (no body), a
-    non-ASCII Location (made a URI).
-    """
-    status_line, status_code, items, body = answer
-    if status_code == 204 or status_code == 304 or status_code < 200:
-        return None
-    if len(items) == 2 and (pairs := defaults.plain.get(items[0])) is not None:
-        items += pairs  # PERF: with_defaults' first path, inline; the list is the answer's own
-    else:
-        items, sized = with_defaults(items, defaults)
-        if not sized:
-            return None
-    start_response(status_line, items)
-    return [] if head else [body]
-
-
 def send(
     response: Response,
     environ: WSGIEnvironment,
