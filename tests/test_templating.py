@@ -222,3 +222,18 @@ def test_render_source_renders_template_text_for_the_request(folder: Path) -> No
     response = site.test_client().get("/hello/<b>")
 
     assert response.text == "<p>&lt;b&gt; at /hello/&lt;b&gt;</p>"  # autoescaped, as a file
+
+
+def test_a_lone_surrogate_from_client_json_renders_replaced_not_a_500(folder: Path) -> None:
+    site = App(__name__, template_folder=str(folder))
+
+    @site.post("/echo")
+    def echo(request: Request) -> Response:
+        return site.render_source("<p>{{ name }}</p>", name=request.get_json()["name"])
+
+    response = site.test_client().post(
+        "/echo", data='{"name": "a\\ud800b"}', content_type="application/json"
+    )
+
+    assert (response.status_code, response.data) == (200, b"<p>a?b</p>")
+    assert response.headers["Content-Length"] == "10"

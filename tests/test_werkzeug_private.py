@@ -11,6 +11,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.formparser import FormDataParser
 from werkzeug.test import EnvironBuilder
@@ -56,6 +57,31 @@ def test_a_response_set_up_by_hand_equals_werkzeugs_own() -> None:
     statuses: list[str] = []
     body = b"".join(ours(environ, lambda status, headers: statuses.append(status)))  # type: ignore[arg-type]
     assert (statuses, body) == (["201 CREATED"], b"body")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [("Content-Type", "text/html"), ("Content-Length", "0")],
+        [("Content-Length", "0"), ("Content-Type", "text/html"), ("Vary", "Cookie")],
+        [("content-length", "7"), ("X-Other-Header", "x")],
+        [("Content-Length", "0"), ("X-Long-Name-14", "y"), ("CONTENT-LENGTH", "3"), ("A", "b")],
+    ],
+)
+@pytest.mark.parametrize("automatic", [True, False])
+def test_set_body_sets_what_werkzeugs_set_data_sets(
+    headers: list[tuple[str, str]], automatic: bool
+) -> None:
+    theirs = WerkzeugResponse(headers=headers)
+    ours = WerkzeugResponse(headers=headers)
+    theirs.automatically_set_content_length = ours.automatically_set_content_length = automatic
+
+    theirs.set_data(b"a body")
+    werkzeug_private.set_body(ours, b"a body")
+
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert ours.response == theirs.response == [b"a body"]
 
 
 def test_get_data_returns_the_body_cached_by_the_form_reader() -> None:

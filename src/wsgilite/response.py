@@ -32,6 +32,7 @@ from .werkzeug_private import (
     HeaderList,
     header_items,
     init_response,
+    set_body,
     set_header_items,
 )
 
@@ -100,6 +101,11 @@ class Response(_WerkzeugResponse):
                     init_response(self, body, line, code, items, direct_passthrough)
                     return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+    def set_data(self, value: bytes | str) -> None:
+        """Set the body (a str is sent as UTF-8) and its Content-Length."""
+        # "replace", as __init__: a lone surrogate from client JSON in a template is no 500.
+        set_body(self, value.encode("utf-8", "replace") if isinstance(value, str) else value)
 
 
 def is_plain(items: HeaderList) -> bool:

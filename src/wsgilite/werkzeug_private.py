@@ -62,6 +62,28 @@ def init_response(
     response.direct_passthrough = direct_passthrough
 
 
+def set_body(response: _Response, body: bytes) -> None:
+    """Set a buffered `body` and its Content-Length, as werkzeug's `set_data` does."""
+    # PERF: werkzeug's Headers.set checks the digits for newlines and rebuilds the header list in
+    # Python (~2 µs); here the Content-Length pair is replaced where it is (~0.4 µs).
+    response.response = [body]
+    if not response.automatically_set_content_length:
+        return
+    items: HeaderList = response.headers._list
+    length = ("Content-Length", str(len(body)))
+    found = -1
+    for at, (name, _) in enumerate(items):
+        if len(name) == 14 and name.lower() == "content-length":
+            if found >= 0:  # two of them: werkzeug keeps the first, replaced, and drops the rest
+                response.headers["Content-Length"] = length[1]
+                return
+            found = at
+    if found < 0:
+        items.append(length)
+    else:
+        items[found] = length
+
+
 #: `plain_parts(response)`: `(status line, status code, close callbacks)`, without werkzeug's
 #: properties (they cost ~0.2 µs a response on the send path); a C getter, as header_items.
 plain_parts: Callable[[_Response], tuple[str, int, list[Any]]] = operator.attrgetter(
