@@ -164,7 +164,7 @@ class Request(_WerkzeugRequest):
         method = environ.get("REQUEST_METHOD", "GET")
         self.method = method if method in _UPPER_METHODS else method.upper()
         path = environ.get("PATH_INFO") or "/"
-        if path[0] != "/" or path[1:2] == "/" or not path.isascii():
+        if not path.isascii() or path[0] != "/" or (len(path) > 1 and path[1] == "/"):
             path = "/" + wsgi_decode(path).lstrip("/")
         self.path = path
 

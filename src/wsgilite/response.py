@@ -96,7 +96,11 @@ class Response(_WerkzeugResponse):
             default = explicit or _content_type(self.default_mimetype)
             line = STATUS_LINES.get(code)
             if line is not None:
-                items = plain_headers(headers, default, bool(explicit), body)
+                if headers is None:  # PERF: plain_headers' first case, inline (~0.15 µs)
+                    length = _LENGTHS.get(len(body)) or _length_pair(body)
+                    items: HeaderList | None = [("Content-Type", default), length]
+                else:
+                    items = plain_headers(headers, default, bool(explicit), body)
                 if items is not None:
                     init_response(self, body, line, code, items, direct_passthrough)
                     return

@@ -42,7 +42,8 @@ class TemplateResponse(Response):
         status: int = 200,
         **options: Any,
     ) -> None:
-        super().__init__("", status=status, content_type=HTML_UTF8, **options)
+        # PERF: not super(), a lookup per response (~0.1 µs); Response is the only base.
+        Response.__init__(self, "", status=status, content_type=HTML_UTF8, **options)
         self.template = template
         self.context = context
         self.templates = templates
