@@ -15,7 +15,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .errors import ErrorHandlers
 
@@ -113,6 +113,13 @@ class Hooks:
     error_handlers: ErrorHandlers = field(default_factory=ErrorHandlers)
     #: Whether a before, after or teardown hook was ever registered (App.__call__ reads one flag).
     hooked: bool = False
+
+    def add(
+        self, kind: Literal["before", "after", "teardown"], hook: Callable[..., object]
+    ) -> None:
+        """Register `hook` as a `kind` hook."""
+        getattr(self, kind).append(hook)
+        self.hooked = True
 
     def scope(self, name: str | None) -> Scope:
         """Return these hooks as a Scope, in the order they run."""
@@ -214,9 +221,7 @@ class Decorators:
         def require_login(request): ...
         """
         check_callable(hook, "before_request", "(request)", 1)
-        hooks = self._hooks()
-        hooks.before.append(hook)
-        hooks.hooked = True
+        self._hooks().add("before", hook)
         return hook
 
     def after_request(self, hook: H) -> H:
@@ -226,9 +231,7 @@ class Decorators:
         def add_header(request, response): ...
         """
         check_callable(hook, "after_request", "(request, response)", 2)
-        hooks = self._hooks()
-        hooks.after.append(hook)
-        hooks.hooked = True
+        self._hooks().add("after", hook)
         return hook
 
     def teardown_request(self, hook: H) -> H:
@@ -238,9 +241,7 @@ class Decorators:
         def close_db(request, error): ...
         """
         check_callable(hook, "teardown_request", "(request, error)", 2)
-        hooks = self._hooks()
-        hooks.teardown.append(hook)
-        hooks.hooked = True
+        self._hooks().add("teardown", hook)
         return hook
 
     def errorhandler(self, key: int | type[BaseException]) -> Callable[[H], H]:
